@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK ?= requirements-dev.lock
+# collectstatic, mypy and checks import the settings; give them a harmless environment.
+BUILD_ENV := DJANGO_SETTINGS_MODULE=tests.settings
+
+.PHONY: install run test lint typecheck unit system-deps bench clean
+.DEFAULT_GOAL := run
+
+install: $(VENV)/.installed staticfiles/staticfiles.json
+
+$(VENV)/.installed: $(LOCK)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	@touch $@
+
+staticfiles/staticfiles.json: $(VENV)/.installed $(shell find static -type f 2>/dev/null)
+	$(BUILD_ENV) $(BIN)/python manage.py collectstatic --noinput --clear --verbosity 0
+
+run: install
+	@if [ -n "$$COGNITO_CLIENT_ID" ]; then \
+	  BIND=$${BIND:-127.0.0.1:8000} $(BIN)/gunicorn -c gunicorn.conf.py resetsite.wsgi:application; \
+	else \
+	  $(BIN)/python scripts/demo.py; \
+	fi
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BUILD_ENV) $(BIN)/mypy .
+
+test: install system-deps lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) staticfiles .demo

@@ -1,0 +1,404 @@
+"""The only module that talks to Cognito (and the only one that imports boto3).
+
+One client per process, created at start-up. ForgotPassword and
+ConfirmForgotPassword are public calls, sent unsigned, so the site needs no AWS
+identity. Every ClientError is turned into a small set of domain outcomes
+through one table per operation; the views never see botocore.
+
+Retries happen only where the request surely did not take effect: the
+connection was never made, or Cognito refused it with throttling. A read
+timeout on ConfirmForgotPassword is never retried, because the first attempt may
+have changed the password and a retry would then report "wrong code".
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.exceptions
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.parsers import ResponseParserError
+from django.conf import settings
+
+from . import logs
+from .policy import PasswordPolicy
+from .secrethash import secret_hash
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+
+logger = logging.getLogger(__name__)
+
+
+class Kind(enum.StrEnum):
+    """What a failed call means for the user."""
+
+    CODE_INVALID = "code_invalid"
+    PASSWORD_REJECTED = "password_rejected"
+    PASSWORD_REUSED = "password_reused"
+    INVALID_REQUEST = "invalid_request"
+    RULE_REJECTED = "rule_rejected"
+    RATE_LIMITED = "rate_limited"
+    BLOCKED = "blocked"
+    DELIVERY_FAILED = "delivery_failed"
+    UNAVAILABLE = "unavailable"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+
+
+# Outcomes of ForgotPassword that must look like success, so that nobody can
+# learn from the answer whether an account exists or can reset.
+NEUTRAL = "neutral"
+
+THROTTLED_RETRY_AFTER = 60
+LOCKED_RETRY_AFTER = 900
+
+CONFIRM_ERRORS: dict[str, Kind] = {
+    "CodeMismatchException": Kind.CODE_INVALID,
+    "ExpiredCodeException": Kind.CODE_INVALID,
+    # Unknown, unconfirmed or disabled users look exactly like a wrong code.
+    "UserNotFoundException": Kind.CODE_INVALID,
+    "UserNotConfirmedException": Kind.CODE_INVALID,
+    "NotAuthorizedException": Kind.CODE_INVALID,
+    # moto raises this for an unknown user; real Cognito for a missing pool.
+    # Either way the user must not learn which: it is logged as an error.
+    "ResourceNotFoundException": Kind.CODE_INVALID,
+    "InvalidPasswordException": Kind.PASSWORD_REJECTED,
+    "PasswordHistoryPolicyViolationException": Kind.PASSWORD_REUSED,
+    "InvalidParameterException": Kind.INVALID_REQUEST,
+    "UserLambdaValidationException": Kind.RULE_REJECTED,
+    "UnexpectedLambdaException": Kind.UNAVAILABLE,
+    "InvalidLambdaResponseException": Kind.UNAVAILABLE,
+    "TooManyFailedAttemptsException": Kind.RATE_LIMITED,
+    "TooManyRequestsException": Kind.RATE_LIMITED,
+    "LimitExceededException": Kind.RATE_LIMITED,
+    "OperationNotEnabledException": Kind.UNAVAILABLE,
+    "InternalErrorException": Kind.UNAVAILABLE,
+    "ForbiddenException": Kind.BLOCKED,
+}
+
+FORGOT_ERRORS: dict[str, Kind | str] = {
+    "UserNotFoundException": NEUTRAL,
+    "NotAuthorizedException": NEUTRAL,
+    "ResourceNotFoundException": Kind.UNAVAILABLE,
+    "InvalidParameterException": NEUTRAL,
+    "UserLambdaValidationException": Kind.RULE_REJECTED,
+    "UnexpectedLambdaException": Kind.UNAVAILABLE,
+    "InvalidLambdaResponseException": Kind.UNAVAILABLE,
+    "TooManyRequestsException": Kind.RATE_LIMITED,
+    "LimitExceededException": Kind.RATE_LIMITED,
+    "InvalidSmsRoleAccessPolicyException": Kind.DELIVERY_FAILED,
+    "InvalidSmsRoleTrustRelationshipException": Kind.DELIVERY_FAILED,
+    "InvalidEmailRoleAccessPolicyException": Kind.DELIVERY_FAILED,
+    "CodeDeliveryFailureException": Kind.DELIVERY_FAILED,
+    "OperationNotEnabledException": Kind.UNAVAILABLE,
+    "InternalErrorException": Kind.UNAVAILABLE,
+    "ForbiddenException": Kind.BLOCKED,
+}
+
+# Error codes that mean the operator must act (misconfiguration), not the user.
+OPERATOR_ERRORS = frozenset(
+    {
+        "NotAuthorizedException",
+        "ResourceNotFoundException",
+        "OperationNotEnabledException",
+        "InvalidSmsRoleAccessPolicyException",
+        "InvalidSmsRoleTrustRelationshipException",
+        "InvalidEmailRoleAccessPolicyException",
+        "UnexpectedLambdaException",
+        "InvalidLambdaResponseException",
+    }
+)
+
+
+@dataclass
+class CognitoError(Exception):
+    """A call failed; ``kind`` says what it means for the user."""
+
+    kind: Kind
+    code: str
+    retry_after: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.code}"
+
+
+@dataclass(frozen=True)
+class CognitoSettings:
+    region: str
+    user_pool_id: str
+    client_id: str
+    client_secret: str | None
+    endpoint_url: str | None
+    client_metadata: dict[str, str]
+    connect_timeout: float
+    read_timeout: float
+    max_pool_connections: int
+    read_policy: str
+    policy_override: dict[str, Any] | None
+    policy_ttl: float
+    context_data: bool = False
+
+
+def config() -> CognitoSettings:
+    s = settings
+    return CognitoSettings(
+        region=s.COGNITO_REGION,
+        user_pool_id=s.COGNITO_USER_POOL_ID,
+        client_id=s.COGNITO_CLIENT_ID,
+        client_secret=s.COGNITO_CLIENT_SECRET or None,
+        endpoint_url=s.COGNITO_ENDPOINT_URL or None,
+        client_metadata=dict(s.COGNITO_CLIENT_METADATA),
+        connect_timeout=s.COGNITO_CONNECT_TIMEOUT,
+        read_timeout=s.COGNITO_READ_TIMEOUT,
+        max_pool_connections=s.COGNITO_MAX_POOL_CONNECTIONS,
+        read_policy=s.COGNITO_READ_POLICY,
+        policy_override=s.COGNITO_PASSWORD_POLICY,
+        policy_ttl=s.COGNITO_POLICY_TTL,
+        context_data=s.COGNITO_CONTEXT_DATA,
+    )
+
+
+@lru_cache(maxsize=4)
+def _client(
+    region: str,
+    endpoint_url: str | None,
+    connect_timeout: float,
+    read_timeout: float,
+    pool: int,
+    signed: bool,
+) -> CognitoIdentityProviderClient:
+    botocore_config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_pool_connections=pool,
+        # Public calls: our own loop below retries only what is safe.
+        # The signed admin read (DescribeUserPool) is idempotent: standard retries.
+        retries={"mode": "standard", "total_max_attempts": 3 if signed else 1},
+        tcp_keepalive=True,
+        **({} if signed else {"signature_version": UNSIGNED}),
+    )
+    return boto3.client(
+        "cognito-idp",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=botocore_config,
+    )
+
+
+def public_client(cfg: CognitoSettings | None = None) -> CognitoIdentityProviderClient:
+    cfg = cfg or config()
+    return _client(
+        cfg.region,
+        cfg.endpoint_url,
+        cfg.connect_timeout,
+        cfg.read_timeout,
+        cfg.max_pool_connections,
+        False,
+    )
+
+
+def reset_clients() -> None:
+    """Forget clients and the cached policy (tests change settings)."""
+    _client.cache_clear()
+    _policy_cache.clear()
+
+
+def _base_params(cfg: CognitoSettings, username: str) -> dict[str, Any]:
+    params: dict[str, Any] = {"ClientId": cfg.client_id, "Username": username}
+    if cfg.client_secret:
+        params["SecretHash"] = secret_hash(
+            username=username, client_id=cfg.client_id, client_secret=cfg.client_secret
+        )
+        logs.register_secrets(params["SecretHash"])
+    if cfg.client_metadata:
+        params["ClientMetadata"] = cfg.client_metadata
+    return params
+
+
+def _context(cfg: CognitoSettings, ip_address: str | None, encoded_data: str | None) -> dict[str, str]:
+    context: dict[str, str] = {}
+    # Cognito takes IpAddress only from an app client with a secret.
+    if ip_address and cfg.client_secret:
+        context["IpAddress"] = ip_address
+    if encoded_data and cfg.context_data:
+        context["EncodedData"] = encoded_data
+    return context
+
+
+_NOT_SENT = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+)
+_UNKNOWN_OUTCOME = (
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+    ResponseParserError,
+)
+
+
+def _invoke(
+    operation: str,
+    params: dict[str, Any],
+    table: dict[str, Kind | str],
+    *,
+    cfg: CognitoSettings,
+    attempts: int = 2,
+) -> str | None:
+    """Call ``operation``; return None on success or NEUTRAL, else raise CognitoError."""
+    client = public_client(cfg)
+    method = (
+        client.confirm_forgot_password
+        if operation == "ConfirmForgotPassword"
+        else client.forgot_password
+    )
+    for attempt in range(1, attempts + 1):
+        try:
+            method(**params)
+            return None
+        except botocore.exceptions.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "")) or "Unknown"
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in ("TooManyRequestsException", "ThrottlingException") and attempt < attempts:
+                time.sleep(0.25 * attempt)
+                continue
+            mapped = table.get(code)
+            if code in OPERATOR_ERRORS:
+                logger.error("cognito_misconfiguration", extra={"operation": operation,
+                                                                 "error_code": code})
+            if mapped == NEUTRAL:
+                return NEUTRAL
+            if mapped is None:
+                # An error the model does not list (or a bare 5xx): a service fault.
+                logger.warning(
+                    "cognito_unexpected_error",
+                    extra={"operation": operation, "error_code": code, "http_status": status},
+                )
+                kind = Kind.UNAVAILABLE
+                if operation == "ConfirmForgotPassword" and 500 <= status < 600:
+                    # A 5xx may come after the change was made.
+                    kind = Kind.OUTCOME_UNKNOWN if code == "Unknown" else Kind.UNAVAILABLE
+                raise CognitoError(kind, code) from None
+            assert isinstance(mapped, Kind)
+            retry_after = None
+            if mapped is Kind.RATE_LIMITED:
+                retry_after = (
+                    THROTTLED_RETRY_AFTER if code == "TooManyRequestsException"
+                    else LOCKED_RETRY_AFTER
+                )
+            raise CognitoError(mapped, code, retry_after) from None
+        except _NOT_SENT as exc:
+            if attempt < attempts:
+                time.sleep(0.2)
+                continue
+            raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__) from None
+        except _UNKNOWN_OUTCOME as exc:
+            kind = Kind.OUTCOME_UNKNOWN if operation == "ConfirmForgotPassword" else Kind.UNAVAILABLE
+            raise CognitoError(kind, type(exc).__name__) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def confirm_forgot_password(
+    *,
+    username: str,
+    code: str,
+    password: str,
+    ip_address: str | None = None,
+    encoded_data: str | None = None,
+) -> None:
+    """Set a new password with a code; raises CognitoError on any failure."""
+    cfg = config()
+    params = _base_params(cfg, username)
+    params["ConfirmationCode"] = code
+    params["Password"] = password
+    context = _context(cfg, ip_address, encoded_data)
+    if context:
+        params["UserContextData"] = context
+    _invoke("ConfirmForgotPassword", params, dict(CONFIRM_ERRORS), cfg=cfg)
+
+
+def forgot_password(
+    *, username: str, ip_address: str | None = None, encoded_data: str | None = None
+) -> None:
+    """Ask Cognito to send a code; unknown accounts succeed silently."""
+    cfg = config()
+    params = _base_params(cfg, username)
+    context = _context(cfg, ip_address, encoded_data)
+    if context:
+        params["UserContextData"] = context
+    _invoke("ForgotPassword", params, FORGOT_ERRORS, cfg=cfg)
+
+
+# --- the pool's password policy -------------------------------------------
+
+_policy_cache: dict[str, tuple[float, PasswordPolicy]] = {}
+_policy_lock = threading.Lock()
+POLICY_RETRY_AFTER_FAILURE = 60.0
+
+
+def _has_credentials() -> bool:
+    try:
+        return boto3.Session().get_credentials() is not None
+    except botocore.exceptions.BotoCoreError:
+        return False
+
+
+def _fetch_policy(cfg: CognitoSettings) -> PasswordPolicy | None:
+    if cfg.read_policy == "false":
+        return None
+    if cfg.read_policy == "auto" and not _has_credentials():
+        return None
+    client = _client(
+        cfg.region, cfg.endpoint_url, cfg.connect_timeout, cfg.read_timeout, 2, True
+    )
+    try:
+        pool = client.describe_user_pool(UserPoolId=cfg.user_pool_id)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        logger.warning("password_policy_unavailable", extra={"error_code": code})
+        raise
+    raw = pool.get("UserPool", {}).get("Policies", {}).get("PasswordPolicy")
+    return PasswordPolicy.from_cognito(dict(raw) if raw else None)
+
+
+def password_policy() -> PasswordPolicy:
+    """The pool's policy: the override setting, else DescribeUserPool (cached), else defaults."""
+    cfg = config()
+    if cfg.policy_override is not None:
+        return PasswordPolicy.from_cognito(cfg.policy_override)
+    key = cfg.user_pool_id
+    now = time.monotonic()
+    cached = _policy_cache.get(key)
+    if cached and cached[0] > now:
+        return cached[1]
+    with _policy_lock:
+        cached = _policy_cache.get(key)
+        if cached and cached[0] > now:
+            return cached[1]
+        try:
+            fetched = _fetch_policy(cfg)
+            ttl = cfg.policy_ttl
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+            fetched = cached[1] if cached else None
+            ttl = POLICY_RETRY_AFTER_FAILURE
+        policy = fetched or PasswordPolicy()
+        _policy_cache[key] = (now + ttl, policy)
+        return policy
+
+
+def warm_up() -> None:
+    """Create the client and load the policy before the first request."""
+    public_client()
+    try:
+        password_policy()
+    except Exception:  # start-up must not fail on a slow Cognito
+        logger.exception("warm_up_failed")

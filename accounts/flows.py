@@ -1,0 +1,108 @@
+"""The two user actions, as small typed functions the views call.
+
+Each attempt writes exactly one structured log line: the action, the outcome,
+the latency, the client IP and a keyed hash of the username.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+
+from django.conf import settings
+from django.forms import Form
+
+from . import cognito, logs
+from .cognito import CognitoError
+
+logger = logging.getLogger("accounts.attempts")
+
+
+def user_key(username: str) -> str:
+    """A stable, keyed pseudonym for a username: lets logs be joined without naming anyone."""
+    normalized = username.strip().casefold()
+    return hmac.new(
+        settings.SECRET_KEY.encode(), normalized.encode("utf-8"), hashlib.sha256
+    ).hexdigest()[:16]
+
+
+def log_attempt(
+    *,
+    action: str,
+    outcome: str,
+    username: str,
+    client_ip: str | None,
+    started: float,
+    error_code: str | None = None,
+) -> None:
+    logger.info(
+        "reset_attempt",
+        extra={
+            "action": action,
+            "outcome": outcome,
+            "error_code": error_code,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "client_ip": client_ip,
+            "user": user_key(username) if username else None,
+        },
+    )
+
+
+def log_invalid(*, action: str, form: Form, client_ip: str | None) -> None:
+    """An attempt refused by our own validation: it never reached Cognito."""
+    log_attempt(
+        action=action,
+        outcome="invalid_input",
+        username=form.cleaned_data.get("username", ""),
+        client_ip=client_ip,
+        started=time.perf_counter(),
+        error_code=",".join(sorted(form.errors)),
+    )
+
+
+def confirm_reset(
+    *,
+    username: str,
+    code: str,
+    password: str,
+    client_ip: str | None,
+    encoded_data: str | None,
+) -> CognitoError | None:
+    """Set the new password; returns the failure, or None on success."""
+    logs.register_secrets(password, code)
+    started = time.perf_counter()
+    try:
+        cognito.confirm_forgot_password(
+            username=username,
+            code=code,
+            password=password,
+            ip_address=client_ip,
+            encoded_data=encoded_data or None,
+        )
+    except CognitoError as error:
+        log_attempt(action="confirm", outcome=error.kind, username=username,
+                    client_ip=client_ip, started=started, error_code=error.code)
+        return error
+    log_attempt(action="confirm", outcome="success", username=username,
+                client_ip=client_ip, started=started)
+    return None
+
+
+def request_code(
+    *, username: str, client_ip: str | None, encoded_data: str | None = None
+) -> CognitoError | None:
+    """Ask for a new code. Unknown accounts succeed, so the answer reveals nothing."""
+    started = time.perf_counter()
+    try:
+        cognito.forgot_password(
+            username=username, ip_address=client_ip, encoded_data=encoded_data or None
+        )
+    except CognitoError as error:
+        log_attempt(action="forgot", outcome=error.kind, username=username,
+                    client_ip=client_ip, started=started, error_code=error.code)
+        return error
+    log_attempt(action="forgot", outcome="sent", username=username,
+                client_ip=client_ip, started=started)
+    return None

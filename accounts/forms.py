@@ -1,0 +1,162 @@
+"""Validation within Cognito's own limits and the pool's policy, before any call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.password_validation import CommonPasswordValidator
+from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import messages
+from .policy import (
+    CONTEXT_DATA_MAX,
+    PASSWORD_MAX,
+    PasswordPolicy,
+    has_whitespace,
+    is_valid_code,
+    is_valid_username,
+    normalize_code,
+    too_similar,
+)
+
+_common = CommonPasswordValidator()
+
+# Generous browser-side caps: longer input is refused server-side with a message.
+_USERNAME_ATTRS = {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+
+
+class UsernameField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            strip=True,
+            error_messages={"required": messages.FIELD["username_required"]},
+            widget=forms.TextInput(attrs=_USERNAME_ATTRS),
+            **kwargs,
+        )
+
+    def clean(self, value: Any) -> str:
+        username: str = super().clean(value)
+        if not is_valid_username(username):
+            raise ValidationError(messages.FIELD["username_invalid"], code="username_invalid")
+        return username
+
+
+class AccessibleForm(forms.Form):
+    """Ties each field to its message (aria-describedby) and marks bad fields invalid."""
+
+    hints: dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, hint in self.hints.items():
+            self.fields[name].widget.attrs["aria-describedby"] = hint
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                hint = self.hints.get(name)
+                attrs["aria-describedby"] = f"{self[name].auto_id}_error" + (
+                    f" {hint}" if hint else ""
+                )
+
+
+class ForgotForm(AccessibleForm):
+    username = UsernameField(label=gettext_lazy("Username"))
+
+
+class ResetForm(AccessibleForm):
+    hints = {"new_password1": "password-rules"}
+
+    username = UsernameField(label=gettext_lazy("Username"))
+    code = forms.CharField(
+        label=gettext_lazy("Code from your email"),
+        strip=False,
+        error_messages={"required": messages.FIELD["code_required"]},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
+    )
+    new_password1 = forms.CharField(
+        label=gettext_lazy("New password"),
+        strip=False,
+        error_messages={"required": messages.FIELD["password_required"]},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label=gettext_lazy("Confirm new password"),
+        strip=False,
+        error_messages={"required": messages.FIELD["password2_required"]},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    cognito_context_data = forms.CharField(
+        required=False, strip=True, widget=forms.HiddenInput()
+    )
+
+    def __init__(self, *args: Any, policy: PasswordPolicy, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.policy = policy
+
+    def clean_code(self) -> str:
+        code = normalize_code(self.cleaned_data["code"])
+        if not is_valid_code(code):
+            raise ValidationError(messages.FIELD["code_invalid"], code="code_invalid")
+        return code
+
+    def clean_new_password1(self) -> str:
+        password: str = self.cleaned_data["new_password1"]
+        if has_whitespace(password):
+            raise ValidationError(messages.FIELD["password_whitespace"], code="whitespace")
+        if len(password) > PASSWORD_MAX:
+            raise ValidationError(
+                messages.FIELD["password_too_long"], code="too_long", params={"max": PASSWORD_MAX}
+            )
+        unmet = self.policy.unmet(password)
+        if unmet:
+            needs = [
+                str(messages.RULES[rule]) % {"min": self.policy.minimum_length}
+                for rule in unmet
+            ]
+            raise ValidationError(
+                format_lazy("{}{}", _("Your password needs: "), "; ".join(needs) + "."),
+                code="policy",
+            )
+        try:
+            _common.validate(password)
+        except ValidationError:
+            raise ValidationError(messages.FIELD["password_common"], code="common") from None
+        return password
+
+    def clean_cognito_context_data(self) -> str:
+        data: str = self.cleaned_data.get("cognito_context_data", "")
+        if len(data) > CONTEXT_DATA_MAX or not data.isprintable():
+            raise ValidationError(messages.FIELD["context_data_invalid"], code="context_data")
+        return data
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password1 = cleaned.get("new_password1")
+        password2 = self.data.get("new_password2") if self.is_bound else None
+        username = cleaned.get("username")
+        if password1 and username and too_similar(password1, username):
+            self.add_error(
+                "new_password1",
+                ValidationError(messages.FIELD["password_similar"], code="similar"),
+            )
+        elif password1 and "new_password2" in cleaned and password1 != password2:
+            self.add_error(
+                "new_password2",
+                ValidationError(messages.FIELD["password_mismatch"], code="mismatch"),
+            )
+        return cleaned

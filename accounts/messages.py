@@ -1,0 +1,114 @@
+"""Every user-facing error text, in one catalogue."""
+
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .cognito import Kind
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str | Promise
+    field: str | None  # None: about the whole form
+    status: HTTPStatus
+
+
+FIELD = {
+    "username_required": _("Enter your username."),
+    "username_invalid": _(
+        "Enter the username from your email. It can't contain spaces or control characters."
+    ),
+    "code_required": _("Enter the code from your email."),
+    "code_invalid": _("This code doesn't look right. Copy it again from your email."),
+    "password_required": _("Enter a new password."),
+    "password_whitespace": _("Your password can't contain spaces."),
+    "password_too_long": _("Your password can be at most %(max)d characters."),
+    "password_common": _("This password is too common. Choose one that's harder to guess."),
+    "password_similar": _("Your password is too similar to your username."),
+    "password2_required": _("Enter your new password again."),
+    "password_mismatch": _("The two passwords don't match."),
+    "context_data_invalid": _("Your browser sent invalid data. Reload the page and try again."),
+}
+
+RULES = {
+    "length": _("At least %(min)d characters"),
+    "lowercase": _("A lowercase letter (a–z)"),
+    "uppercase": _("An uppercase letter (A–Z)"),
+    "number": _("A number (0–9)"),
+    "symbol": _("A symbol, such as ! @ # $ & *"),
+}
+
+COGNITO = {
+    Kind.CODE_INVALID: Problem(
+        _("This code is wrong or has expired. Check your latest email, or get a new code."),
+        "code",
+        HTTPStatus.BAD_REQUEST,
+    ),
+    Kind.PASSWORD_REJECTED: Problem(
+        _("This password doesn't meet the requirements. Choose another."),
+        "new_password1",
+        HTTPStatus.BAD_REQUEST,
+    ),
+    Kind.PASSWORD_REUSED: Problem(
+        _("You've used this password before. Choose a new one."),
+        "new_password1",
+        HTTPStatus.BAD_REQUEST,
+    ),
+    Kind.INVALID_REQUEST: Problem(
+        _("We couldn't reset the password with these details. Check them, or contact support."),
+        None,
+        HTTPStatus.BAD_REQUEST,
+    ),
+    Kind.RULE_REJECTED: Problem(
+        _("Your organisation's rules refused this request. Contact support."),
+        None,
+        HTTPStatus.BAD_REQUEST,
+    ),
+    Kind.RATE_LIMITED: Problem(
+        _("Too many attempts. Wait a while and try again."),
+        None,
+        HTTPStatus.TOO_MANY_REQUESTS,
+    ),
+    Kind.BLOCKED: Problem(
+        _("This request was blocked. If you use a VPN or proxy, try without it, "
+          "or contact support."),
+        None,
+        HTTPStatus.FORBIDDEN,
+    ),
+    Kind.DELIVERY_FAILED: Problem(
+        _("We couldn't send a code right now. Try again in a minute."),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+    Kind.UNAVAILABLE: Problem(
+        _("The sign-in service isn't answering right now. Try again in a minute. "
+          "Your password has not been changed."),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+    Kind.OUTCOME_UNKNOWN: Problem(
+        _("The sign-in service took too long to answer, so we can't tell whether your "
+          "password changed. Try signing in with the new password first; if that fails, "
+          "try again."),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+}
+
+FORGOT_UNAVAILABLE = Problem(
+    _("The sign-in service isn't answering right now. Try again in a minute."),
+    None,
+    HTTPStatus.SERVICE_UNAVAILABLE,
+)
+
+
+def retry_text(seconds: int) -> str:
+    from django.utils.translation import ngettext
+
+    minutes = max(1, (seconds + 59) // 60)
+    return ngettext(
+        "Try again in %(n)d minute.", "Try again in %(n)d minutes.", minutes
+    ) % {"n": minutes}

@@ -1,0 +1,77 @@
+"""Per-request context (request id, client IP) and the headers Django does not set."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from . import logs
+from .clientip import client_ip, parse_ip
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media",
+        "fullscreen", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer",
+        "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get",
+        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking", "interest-cohort",
+    )
+)
+
+
+def _peer_is_trusted(remote_addr: str) -> bool:
+    address = parse_ip(remote_addr)
+    return address is not None and any(
+        address.version == net.version and address in net for net in settings.TRUSTED_PROXIES
+    )
+
+
+class RequestContextMiddleware:
+    """Resolve the client IP once, believe proxy headers only from trusted proxies."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        remote_addr = request.META.get("REMOTE_ADDR", "")
+        trusted_peer = bool(settings.TRUSTED_PROXIES) and _peer_is_trusted(remote_addr)
+        if not trusted_peer:
+            # Forged from an untrusted peer: these must change nothing downstream.
+            for header in ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
+                           "HTTP_X_FORWARDED_PORT"):
+                request.META.pop(header, None)
+        incoming_id = request.META.get("HTTP_X_REQUEST_ID", "")
+        rid = incoming_id if trusted_peer and _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
+        request.request_id = rid  # type: ignore[attr-defined]
+        request.client_ip = client_ip(  # type: ignore[attr-defined]
+            remote_addr=remote_addr,
+            forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
+            trusted=settings.TRUSTED_PROXIES,
+        )
+        id_token = logs.request_id.set(rid)
+        secrets_token = logs.clear_request_secrets()
+        try:
+            response = self.get_response(request)
+        finally:
+            logs.request_id.reset(id_token)
+            logs._request_secrets.reset(secrets_token)
+        response["X-Request-ID"] = rid
+        return response
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        response.setdefault("X-Content-Type-Options", "nosniff")
+        return response

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("reset/", views.reset, name="reset"),
+    path("reset/done/", views.done, name="done"),
+    path("forgot/", views.forgot, name="forgot"),
+    path("forgot/sent/", views.forgot_sent, name="forgot_sent"),
+]

@@ -1,0 +1,197 @@
+"""Thin views: validate, call a flow, then redirect or re-render."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import cognito, flows, messages
+from .cognito import CognitoError, Kind
+from .forms import ForgotForm, ResetForm
+from .policy import CODE_MAX, USERNAME_MAX, PasswordPolicy
+
+SESSION_USERNAME = "reset_username"
+SESSION_CODE = "reset_code"
+SESSION_DONE = "reset_done"
+# Codes are short; a longer value in a link is not a code and must not bloat the cookie.
+LINK_CODE_MAX = 256
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return getattr(request, "client_ip", None)
+
+
+def _policy_rules(policy: PasswordPolicy) -> list[tuple[str, str]]:
+    return [
+        (rule, str(messages.RULES[rule]) % {"min": policy.minimum_length})
+        for rule in policy.rules()
+    ]
+
+
+def _render_reset(
+    request: HttpRequest,
+    form: ResetForm,
+    *,
+    status: int = HTTPStatus.OK,
+    problem: CognitoError | None = None,
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "form": form,
+        "rules": _policy_rules(form.policy),
+        "min_length": form.policy.minimum_length,
+        "problem_kind": problem.kind if problem else "",
+        "retry_text": messages.retry_text(problem.retry_after)
+        if problem and problem.retry_after
+        else "",
+        "user_pool_id": settings.COGNITO_USER_POOL_ID,
+        "client_id": settings.COGNITO_CLIENT_ID,
+    }
+    response = render(request, "accounts/reset.html", context, status=status)
+    if problem and problem.retry_after:
+        response["Retry-After"] = str(problem.retry_after)
+    return response
+
+
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2", "code")
+@require_http_methods(["GET", "HEAD", "POST"])
+def reset(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST" and ("code" in request.GET or "username" in request.GET):
+        # The emailed link: move its values into the session at once, so the
+        # code is never on a rendered URL (Referer, history of later pages, logs).
+        username = request.GET.get("username", "").strip()[:USERNAME_MAX]
+        code = request.GET.get("code", "")[: min(CODE_MAX, LINK_CODE_MAX)]
+        if username:
+            request.session[SESSION_USERNAME] = username
+        if code:
+            request.session[SESSION_CODE] = code
+        request.session.pop(SESSION_DONE, None)
+        return redirect("accounts:reset")
+
+    policy = cognito.password_policy()
+    if request.method != "POST":
+        form = ResetForm(
+            policy=policy,
+            initial={
+                "username": request.session.get(SESSION_USERNAME, ""),
+                "code": request.session.get(SESSION_CODE, ""),
+            },
+        )
+        return _render_reset(request, form)
+
+    form = ResetForm(request.POST, policy=policy)
+    submitted_username = request.POST.get("username", "").strip()[:USERNAME_MAX]
+    if submitted_username and submitted_username.isprintable():
+        request.session[SESSION_USERNAME] = submitted_username
+    if not form.is_valid():
+        flows.log_invalid(action="confirm", form=form, client_ip=_client_ip(request))
+        return _render_reset(request, form, status=HTTPStatus.BAD_REQUEST)
+
+    data = form.cleaned_data
+    error = flows.confirm_reset(
+        username=data["username"],
+        code=data["code"],
+        password=data["new_password1"],
+        client_ip=_client_ip(request),
+        encoded_data=data.get("cognito_context_data") or None,
+    )
+    if error is None:
+        request.session.pop(SESSION_CODE, None)
+        request.session[SESSION_DONE] = True
+        return redirect("accounts:done")
+
+    problem = messages.COGNITO[error.kind]
+    form.add_error(problem.field, str(problem.message))
+    if error.kind is Kind.RATE_LIMITED and error.retry_after:
+        form.add_error(None, messages.retry_text(error.retry_after))
+    return _render_reset(request, form, status=problem.status, problem=error)
+
+
+@never_cache
+@require_GET
+def done(request: HttpRequest) -> HttpResponse:
+    if not request.session.get(SESSION_DONE):
+        return redirect("accounts:reset")
+    return render(request, "accounts/done.html")
+
+
+@never_cache
+@sensitive_post_parameters("username")
+@require_http_methods(["GET", "HEAD", "POST"])
+def forgot(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        username = request.GET.get("username", "") or request.session.get(SESSION_USERNAME, "")
+        form = ForgotForm(initial={"username": username.strip()[:USERNAME_MAX]})
+        return render(request, "accounts/forgot.html", {"form": form})
+
+    form = ForgotForm(request.POST)
+    if not form.is_valid():
+        flows.log_invalid(action="forgot", form=form, client_ip=_client_ip(request))
+        return render(
+            request, "accounts/forgot.html", {"form": form}, status=HTTPStatus.BAD_REQUEST
+        )
+    username = form.cleaned_data["username"]
+    error = flows.request_code(username=username, client_ip=_client_ip(request))
+    if error is not None:
+        problem = messages.COGNITO[error.kind]
+        if error.kind is Kind.UNAVAILABLE:
+            problem = messages.FORGOT_UNAVAILABLE
+        form.add_error(problem.field if problem.field == "username" else None,
+                       str(problem.message))
+        if error.retry_after:
+            form.add_error(None, messages.retry_text(error.retry_after))
+        response = render(
+            request,
+            "accounts/forgot.html",
+            {"form": form, "problem_kind": error.kind},
+            status=problem.status,
+        )
+        if error.retry_after:
+            response["Retry-After"] = str(error.retry_after)
+        return response
+
+    request.session[SESSION_USERNAME] = username
+    request.session.pop(SESSION_CODE, None)
+    request.session.pop(SESSION_DONE, None)
+    return redirect("accounts:forgot_sent")
+
+
+@never_cache
+@require_GET
+def forgot_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/forgot_sent.html")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse("ok\n", content_type="text/plain")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "csrf_failure.html", status=HTTPStatus.FORBIDDEN)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "400.html", status=HTTPStatus.BAD_REQUEST)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=HTTPStatus.NOT_FOUND)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def root(request: HttpRequest) -> HttpResponseRedirect:
+    return redirect(reverse("accounts:reset"))

@@ -1,0 +1,50 @@
+"""Production defaults for gunicorn; every value can be set from the environment.
+
+The work is I/O-bound (waiting on Cognito), so one process keeps many requests
+in flight with threads. One process also keeps the default in-memory cache
+(rate-limit counters) correct; run more processes only with CACHE_URL set to a
+shared cache. See docs/operations.md.
+"""
+
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")  # noqa: S104 - inside a container
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+threads = int(os.environ.get("WEB_THREADS", "32"))
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "20"))
+backlog = int(os.environ.get("WEB_BACKLOG", "1024"))
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
+max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "0"))
+limit_request_line = 8190
+limit_request_fields = 64
+limit_request_field_size = 8190
+control_socket_disable = True
+worker_tmp_dir = os.environ.get("WEB_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
+forwarded_allow_ips = ""  # trust decisions are the app's own (TRUSTED_PROXIES)
+proxy_allow_ips = ""
+
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logger_class = "resetsite.gunicorn_logging.JsonAccessLogger"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "accounts.logs.JsonFormatter"},
+        "raw": {"format": "%(message)s"},
+    },
+    "root": {"level": "INFO", "handlers": ["console"]},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"},
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["error"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    },
+}

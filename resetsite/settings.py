@@ -1,0 +1,242 @@
+"""Settings, read only from the environment (django-environ).
+
+Every variable is documented in docs/configuration.md.
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import environ
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from accounts.clientip import parse_networks
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(
+            f"Set the {name} environment variable (see docs/configuration.md)."
+        )
+    return value
+
+
+def _secret_from_env_or_file(name: str) -> str:
+    direct = os.environ.get(name, "")
+    path = os.environ.get(f"{name}_FILE", "")
+    if direct and path:
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path!r}: {exc}") from None
+    return direct.strip()
+
+
+def _json_str_map(name: str) -> dict[str, str]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ImproperlyConfigured(f"{name} must be a JSON object of strings to strings.")
+    return value
+
+
+def _json_object(name: str) -> dict[str, Any] | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object.")
+    return value
+
+
+# --- core --------------------------------------------------------------------
+
+SECRET_KEY = _required("DJANGO_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "csp",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "accounts.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "accounts.middleware.SecurityHeadersMiddleware",
+]
+
+ROOT_URLCONF = "resetsite.urls"
+WSGI_APPLICATION = "resetsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "csp.context_processors.nonce",
+                "accounts.context_processors.site",
+            ],
+        },
+    }
+]
+
+# No database server: sessions are signed cookies, counters live in the cache.
+# An in-memory SQLite database only satisfies tools that insist on one.
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+LANGUAGE_CODE = "en"
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_MAX_AGE = 31536000
+
+# --- Cognito -----------------------------------------------------------------
+
+COGNITO_USER_POOL_ID = _required("COGNITO_USER_POOL_ID")
+COGNITO_CLIENT_ID = _required("COGNITO_CLIENT_ID")
+COGNITO_REGION = env.str("COGNITO_REGION", default="") or COGNITO_USER_POOL_ID.split("_", 1)[0]
+COGNITO_CLIENT_SECRET = _secret_from_env_or_file("COGNITO_CLIENT_SECRET")
+COGNITO_ENDPOINT_URL = env.str("COGNITO_ENDPOINT_URL", default="")
+COGNITO_CLIENT_METADATA = _json_str_map("COGNITO_CLIENT_METADATA")
+COGNITO_CONTEXT_DATA = env.bool("COGNITO_CONTEXT_DATA", default=False)
+COGNITO_CONTEXT_DATA_SCRIPT = (
+    f"https://amazon-cognito-assets.{COGNITO_REGION}.amazoncognito.com"
+    "/amazon-cognito-advanced-security-data.min.js"
+)
+COGNITO_CONNECT_TIMEOUT = env.float("COGNITO_CONNECT_TIMEOUT", default=2.0)
+COGNITO_READ_TIMEOUT = env.float("COGNITO_READ_TIMEOUT", default=5.0)
+WEB_THREADS = env.int("WEB_THREADS", default=32)
+COGNITO_MAX_POOL_CONNECTIONS = env.int("COGNITO_MAX_POOL_CONNECTIONS", default=WEB_THREADS)
+COGNITO_READ_POLICY = env.str("COGNITO_READ_POLICY", default="auto").lower()
+if COGNITO_READ_POLICY not in {"auto", "true", "false"}:
+    raise ImproperlyConfigured("COGNITO_READ_POLICY must be auto, true or false.")
+COGNITO_PASSWORD_POLICY = _json_object("COGNITO_PASSWORD_POLICY")
+COGNITO_POLICY_TTL = env.float("COGNITO_POLICY_TTL", default=600.0)
+
+try:
+    TRUSTED_PROXIES = parse_networks(env.list("TRUSTED_PROXIES", default=[]))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from None
+
+SIGN_IN_URL = env.str("SIGN_IN_URL", default="")
+
+# --- security ----------------------------------------------------------------
+
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_COOKIE_AGE = 3600  # a code lives one hour; so does the session holding it
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_NAME = "__Host-session" if SESSION_COOKIE_SECURE else "session"
+CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+# X-Forwarded-Proto is stripped by RequestContextMiddleware unless the peer is trusted.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 32
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+
+_script_src: list[str] = [SELF, NONCE]
+_connect_src: list[str] = [SELF]
+if COGNITO_CONTEXT_DATA:
+    _script_src.append(f"https://amazon-cognito-assets.{COGNITO_REGION}.amazoncognito.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": _script_src,
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": _connect_src,
+        "font-src": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "manifest-src": [SELF],
+    }
+}
+
+# --- logging -----------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "accounts.logs.RedactFilter"}},
+    "formatters": {"json": {"()": "accounts.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's request logger would repeat what the access log says.
+        "django.request": {"level": "ERROR"},
+        "django.security.DisallowedHost": {"level": "WARNING"},
+    },
+}

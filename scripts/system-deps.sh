@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Debian packages the test suites start for real: Chromium (browser tests),
+# redis-server (shared cache), nginx (scale-out). Installed through apt when missing.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+  exit 0
+fi
+echo "Missing system packages: ${need[*]}" >&2
+echo "Install them (Debian/Ubuntu: sudo apt-get install ${need[*]}) and run make test again." >&2
+exit 1
