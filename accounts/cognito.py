@@ -80,7 +80,8 @@ CONFIRM_ERRORS: dict[str, Kind] = {
     "TooManyRequestsException": Kind.RATE_LIMITED,
     "LimitExceededException": Kind.RATE_LIMITED,
     "OperationNotEnabledException": Kind.UNAVAILABLE,
-    "InternalErrorException": Kind.UNAVAILABLE,
+    # Cognito failed inside: the password may or may not have changed.
+    "InternalErrorException": Kind.OUTCOME_UNKNOWN,
     "ForbiddenException": Kind.BLOCKED,
 }
 
@@ -179,9 +180,9 @@ def _client(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_pool_connections=pool,
-        # Public calls: our own loop below retries only what is safe.
-        # The signed admin read (DescribeUserPool) is idempotent: standard retries.
-        retries={"mode": "standard", "total_max_attempts": 3 if signed else 1},
+        # No automatic retries: _invoke retries only what is safe, and the
+        # policy read is refreshed in the background instead.
+        retries={"mode": "standard", "total_max_attempts": 1},
         tcp_keepalive=True,
         **({} if signed else {"signature_version": UNSIGNED}),
     )
@@ -284,7 +285,7 @@ def _invoke(
                 kind = Kind.UNAVAILABLE
                 if operation == "ConfirmForgotPassword" and 500 <= status < 600:
                     # A 5xx may come after the change was made.
-                    kind = Kind.OUTCOME_UNKNOWN if code == "Unknown" else Kind.UNAVAILABLE
+                    kind = Kind.OUTCOME_UNKNOWN
                 raise CognitoError(kind, code) from None
             assert isinstance(mapped, Kind)
             retry_after = None
@@ -339,9 +340,14 @@ def forgot_password(
 
 
 # --- the pool's password policy -------------------------------------------
+#
+# Read with DescribeUserPool (which needs credentials), cached per process.
+# A stale entry is served while one background thread refreshes it, so a slow
+# Cognito never holds up a page for the policy; only the very first read blocks.
 
 _policy_cache: dict[str, tuple[float, PasswordPolicy]] = {}
 _policy_lock = threading.Lock()
+_refreshing: set[str] = set()
 POLICY_RETRY_AFTER_FAILURE = 60.0
 
 
@@ -353,6 +359,7 @@ def _has_credentials() -> bool:
 
 
 def _fetch_policy(cfg: CognitoSettings) -> PasswordPolicy | None:
+    """The pool's policy, or None when it is not to be read; raises on failure."""
     if cfg.read_policy == "false":
         return None
     if cfg.read_policy == "auto" and not _has_credentials():
@@ -360,39 +367,56 @@ def _fetch_policy(cfg: CognitoSettings) -> PasswordPolicy | None:
     client = _client(
         cfg.region, cfg.endpoint_url, cfg.connect_timeout, cfg.read_timeout, 2, True
     )
-    try:
-        pool = client.describe_user_pool(UserPoolId=cfg.user_pool_id)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-        logger.warning("password_policy_unavailable", extra={"error_code": code})
-        raise
+    pool = client.describe_user_pool(UserPoolId=cfg.user_pool_id)
     raw = pool.get("UserPool", {}).get("Policies", {}).get("PasswordPolicy")
     return PasswordPolicy.from_cognito(dict(raw) if raw else None)
 
 
+def _refresh_policy(cfg: CognitoSettings) -> PasswordPolicy:
+    previous = _policy_cache.get(cfg.user_pool_id)
+    try:
+        policy = _fetch_policy(cfg) or PasswordPolicy()
+        ttl = cfg.policy_ttl
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        response = getattr(exc, "response", None) or {}
+        code = response.get("Error", {}).get("Code") or type(exc).__name__
+        logger.warning("password_policy_unavailable", extra={"error_code": code})
+        policy = previous[1] if previous else PasswordPolicy()
+        ttl = POLICY_RETRY_AFTER_FAILURE
+    _policy_cache[cfg.user_pool_id] = (time.monotonic() + ttl, policy)
+    return policy
+
+
+def _refresh_in_background(cfg: CognitoSettings) -> None:
+    with _policy_lock:
+        if cfg.user_pool_id in _refreshing:
+            return
+        _refreshing.add(cfg.user_pool_id)
+
+    def run() -> None:
+        try:
+            _refresh_policy(cfg)
+        finally:
+            with _policy_lock:
+                _refreshing.discard(cfg.user_pool_id)
+
+    threading.Thread(target=run, name="policy-refresh", daemon=True).start()
+
+
 def password_policy() -> PasswordPolicy:
-    """The pool's policy: the override setting, else DescribeUserPool (cached), else defaults."""
+    """The override setting, else the pool's policy (cached), else Cognito's defaults."""
     cfg = config()
     if cfg.policy_override is not None:
         return PasswordPolicy.from_cognito(cfg.policy_override)
-    key = cfg.user_pool_id
-    now = time.monotonic()
-    cached = _policy_cache.get(key)
-    if cached and cached[0] > now:
-        return cached[1]
-    with _policy_lock:
-        cached = _policy_cache.get(key)
-        if cached and cached[0] > now:
-            return cached[1]
-        try:
-            fetched = _fetch_policy(cfg)
-            ttl = cfg.policy_ttl
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
-            fetched = cached[1] if cached else None
-            ttl = POLICY_RETRY_AFTER_FAILURE
-        policy = fetched or PasswordPolicy()
-        _policy_cache[key] = (now + ttl, policy)
-        return policy
+    cached = _policy_cache.get(cfg.user_pool_id)
+    if cached is None:
+        with _policy_lock:
+            cached = _policy_cache.get(cfg.user_pool_id)
+            if cached is None:
+                return _refresh_policy(cfg)
+    if cached[0] <= time.monotonic():
+        _refresh_in_background(cfg)
+    return cached[1]
 
 
 def warm_up() -> None:

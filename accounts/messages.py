@@ -84,8 +84,7 @@ COGNITO = {
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
     Kind.UNAVAILABLE: Problem(
-        _("The sign-in service isn't answering right now. Try again in a minute. "
-          "Your password has not been changed."),
+        _("The sign-in service isn't answering right now. Try again in a minute."),
         None,
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),

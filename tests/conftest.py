@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from accounts import cognito
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from emulator import Pool, create_pool, free_port  # noqa: E402
+from tests.faultproxy import FaultProxy  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+@receiver(setting_changed)
+def _reset_cognito(**kwargs: Any) -> None:
+    cognito.reset_clients()
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def pool(moto_url: str) -> Pool:
+    return create_pool(moto_url)
+
+
+@pytest.fixture
+def proxy(moto_url: str) -> Iterator[FaultProxy]:
+    fault = FaultProxy(moto_url).start()
+    yield fault
+    fault.stop()
+
+
+USERNAME = "alice@example.com"
+OLD_PASSWORD = "Old-Password-1"
+NEW_PASSWORD = "Fresh-Horse-Battery-42"
+
+
+@pytest.fixture
+def user(pool: Pool) -> str:
+    pool.create_user(USERNAME, OLD_PASSWORD)
+    return USERNAME
+
+
+@pytest.fixture
+def site(settings: Any, pool: Pool, proxy: FaultProxy) -> Pool:
+    """The site configured against the demo pool, through the fault proxy."""
+    settings.COGNITO_REGION = pool.region
+    settings.COGNITO_USER_POOL_ID = pool.user_pool_id
+    settings.COGNITO_CLIENT_ID = pool.client_id
+    settings.COGNITO_CLIENT_SECRET = pool.client_secret
+    settings.COGNITO_ENDPOINT_URL = proxy.url
+    settings.COGNITO_READ_POLICY = "true"
+    settings.COGNITO_READ_TIMEOUT = 1.0
+    settings.COGNITO_CONNECT_TIMEOUT = 1.0
+    cognito.reset_clients()
+    from accounts import logs
+
+    logs.add_static_secret(pool.client_secret)
+    return pool
+
+
+def body_of(params: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(params["body"])  # type: ignore[no-any-return]

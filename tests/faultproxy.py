@@ -1,0 +1,133 @@
+"""A Cognito stand-in that forwards to moto or injects a fault, and records requests.
+
+Modes: "pass", "500", "throttle", "slow", "hang", "reset", "malformed",
+"unknown_error", "error:<Code>" (any Cognito error code with status 400).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FaultProxy:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.mode = "pass"
+        self.delay = 0.0
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                target = self.headers.get("X-Amz-Target", "")
+                try:
+                    parsed = json.loads(body or b"{}")
+                except ValueError:
+                    parsed = {"_unparsable": body.decode("latin-1")}
+                with proxy._lock:
+                    proxy.requests.append(
+                        {"operation": target.rsplit(".", 1)[-1], "body": parsed,
+                         "headers": dict(self.headers)}
+                    )
+                proxy.handle(self, target, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> FaultProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def set(self, mode: str, delay: float = 0.0) -> None:
+        self.mode = mode
+        self.delay = delay
+        self._release.clear()
+
+    def calls(self, operation: str) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.requests if r["operation"] == operation]
+
+    # --- behaviours -------------------------------------------------------
+
+    def _reply(self, handler: BaseHTTPRequestHandler, status: int, body: bytes,
+               content_type: str = "application/x-amz-json-1.1") -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("x-amzn-RequestId", "fault-proxy")
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _error(self, handler: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        self._reply(handler, status, body)
+
+    def handle(self, handler: BaseHTTPRequestHandler, target: str, body: bytes) -> None:
+        mode = self.mode
+        if mode == "slow":
+            time.sleep(self.delay)
+            mode = "pass"
+        if mode == "pass":
+            request = urllib.request.Request(  # noqa: S310 - loopback moto
+                self.upstream + handler.path, data=body, method="POST",
+                headers={k: v for k, v in handler.headers.items()
+                         if k.lower() not in ("host", "content-length", "connection")},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as upstream:  # noqa: S310
+                    status, data = upstream.status, upstream.read()
+                    headers = dict(upstream.headers)
+            except urllib.error.HTTPError as exc:
+                status, data, headers = exc.code, exc.read(), dict(exc.headers)
+            handler.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection", "transfer-encoding",
+                                        "server", "date"):
+                    handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        elif mode == "500":
+            self._reply(handler, 500, b"<html>Internal Server Error</html>", "text/html")
+        elif mode == "throttle":
+            self._error(handler, 400, "TooManyRequestsException", "Rate exceeded")
+        elif mode == "hang":
+            self._release.wait(60)
+            handler.close_connection = True
+        elif mode == "reset":
+            sock = handler.connection
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+            handler.close_connection = True
+        elif mode == "malformed":
+            self._reply(handler, 200, b'{"CodeDeliveryDetails": {"Destination": ')
+        elif mode == "malformed_error":
+            self._reply(handler, 400, b"{not json at all")
+        elif mode == "unknown_error":
+            self._error(handler, 400, "SomethingNewException", "A new error")
+        elif mode.startswith("error:"):
+            self._error(handler, 400, mode.split(":", 1)[1], "injected")
+        else:  # pragma: no cover - a test asked for a mode that does not exist
+            raise AssertionError(mode)

@@ -1,0 +1,375 @@
+"""End to end over HTTP: the site (Django test client) → fault proxy → moto server.
+
+moto checks neither SecretHash nor the password policy, so the requests the site
+sent are captured at the proxy and checked here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from accounts.clientip import parse_networks
+from accounts.secrethash import secret_hash
+from tests.conftest import NEW_PASSWORD, OLD_PASSWORD, USERNAME
+from tests.faultproxy import FaultProxy
+
+pytestmark = pytest.mark.e2e
+
+
+def open_link(client: Client, username: str, code: str) -> Any:
+    query = urllib.parse.urlencode({"username": username, "code": code})
+    return client.get(f"/reset/?{query}")
+
+
+def submit(client: Client, **fields: str) -> Any:
+    data = {
+        "username": USERNAME,
+        "code": "",
+        "new_password1": NEW_PASSWORD,
+        "new_password2": NEW_PASSWORD,
+        **fields,
+    }
+    return client.post("/reset/", data)
+
+
+def test_full_reset_through_emailed_link(client: Client, site: Any, user: str,
+                                         proxy: FaultProxy) -> None:
+    code = site.request_code(user)
+
+    response = open_link(client, user, code)
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/reset/"  # the code left the URL at once
+
+    form = client.get("/reset/")
+    html = form.content.decode()
+    assert form.status_code == HTTPStatus.OK
+    assert f'value="{code}"' in html  # prefilled, editable
+    assert 'value="alice@example.com"' in html
+    # The code is on no URL of the page (href, src, action), so Referer can't leak it.
+    for url in re.findall(r'(?:href|src|action)="([^"]*)"', html):
+        assert code not in urllib.parse.unquote(url)
+    assert form["Cache-Control"].count("no-store") == 1
+    assert form["Referrer-Policy"] == "same-origin"
+
+    done = submit(client, code=code)
+    assert done.status_code == HTTPStatus.FOUND
+    assert done["Location"] == "/reset/done/"
+    page = client.get("/reset/done/")
+    assert page.status_code == HTTPStatus.OK
+    assert "Sign in" in page.content.decode() or "changed" in page.content.decode()
+
+    assert site.can_sign_in(user, NEW_PASSWORD)
+    assert not site.can_sign_in(user, OLD_PASSWORD)
+
+    (sent,) = proxy.calls("ConfirmForgotPassword")
+    assert sent["ClientId"] == site.client_id
+    assert sent["Username"] == user
+    assert sent["ConfirmationCode"] == code
+    assert sent["SecretHash"] == secret_hash(
+        username=user, client_id=site.client_id, client_secret=site.client_secret
+    )
+    assert sent["UserContextData"] == {"IpAddress": "127.0.0.1"}
+    assert "AWS4-HMAC-SHA256" not in str(proxy.requests[-1]["headers"])  # unsigned
+
+    # The stored code is cleared after success.
+    assert 'value="' + code not in client.get("/reset/").content.decode()
+
+
+def test_pasted_code_with_spaces_and_newlines_works(client: Client, site: Any, user: str,
+                                                    proxy: FaultProxy) -> None:
+    code = site.request_code(user)
+    prefix, digits = code.rsplit(":", 1)
+    pasted = f"  {prefix}:{digits[:3]} {digits[3:]}\n"
+    response = submit(client, code=pasted)
+    assert response.status_code == HTTPStatus.FOUND
+    assert proxy.calls("ConfirmForgotPassword")[0]["ConfirmationCode"] == code
+    assert site.can_sign_in(user, NEW_PASSWORD)
+
+
+def test_client_ip_through_trusted_proxy(client: Client, site: Any, user: str,
+                                         proxy: FaultProxy, settings: Any) -> None:
+    settings.TRUSTED_PROXIES = parse_networks(["127.0.0.0/8"])
+    code = site.request_code(user)
+    response = client.post(
+        "/reset/",
+        {"username": user, "code": code, "new_password1": NEW_PASSWORD,
+         "new_password2": NEW_PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.23, 127.0.0.2",
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert proxy.calls("ConfirmForgotPassword")[0]["UserContextData"]["IpAddress"] == (
+        "198.51.100.23"
+    )
+
+
+def test_forged_forwarded_for_changes_nothing_without_trusted_proxies(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
+    code = site.request_code(user)
+    client.post(
+        "/reset/",
+        {"username": user, "code": code, "new_password1": NEW_PASSWORD,
+         "new_password2": NEW_PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.23",
+    )
+    assert proxy.calls("ConfirmForgotPassword")[0]["UserContextData"]["IpAddress"] == "127.0.0.1"
+
+
+def _assert_code_error(response: Any) -> None:
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert 'role="alert"' in html
+    assert "wrong or has expired" in html
+    assert 'aria-invalid="true"' in html and 'id="id_code_error"' in html
+    assert 'href="/forgot/"' in html
+    assert NEW_PASSWORD not in html  # passwords are never echoed
+
+
+def test_wrong_code(client: Client, site: Any, user: str) -> None:
+    site.request_code(user)
+    response = submit(client, code="moto-confirmation-code:000000")
+    _assert_code_error(response)
+    html = response.content.decode()
+    assert 'value="moto-confirmation-code:000000"' in html  # kept for correction
+    assert 'value="alice@example.com"' in html
+    assert site.can_sign_in(user, OLD_PASSWORD)
+    assert not site.can_sign_in(user, NEW_PASSWORD)
+
+
+def test_reused_code(client: Client, site: Any, user: str) -> None:
+    code = site.request_code(user)
+    assert submit(client, code=code).status_code == HTTPStatus.FOUND
+    again = submit(client, code=code, new_password1="Another-Pass-77",
+                   new_password2="Another-Pass-77")
+    _assert_code_error(again)
+    assert site.can_sign_in(user, NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("Short-1a", "At least 10 characters"),  # the pool's own minimum (DescribeUserPool)
+        ("alllowercase-1", "An uppercase letter"),
+        ("Password1!", "too common"),
+        ("Alice@example1", "too similar to your username"),
+        ("Has space-Pass1", "can&#x27;t contain spaces"),
+        ("A1-" + "x" * 260, "at most 256"),
+    ],
+)
+def test_weak_password_never_reaches_cognito(client: Client, site: Any, user: str,
+                                             proxy: FaultProxy, password: str,
+                                             message: str) -> None:
+    code = site.request_code(user)
+    response = submit(client, code=code, new_password1=password, new_password2=password)
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert message in html
+    assert 'id="id_new_password1_error"' in html
+    assert password not in html
+    assert proxy.calls("ConfirmForgotPassword") == []
+    assert site.can_sign_in(user, OLD_PASSWORD)
+
+
+def test_mismatched_passwords(client: Client, site: Any, user: str, proxy: FaultProxy) -> None:
+    code = site.request_code(user)
+    response = submit(client, code=code, new_password2=NEW_PASSWORD + "x")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "don&#x27;t match" in response.content.decode()
+    assert proxy.calls("ConfirmForgotPassword") == []
+    assert site.can_sign_in(user, OLD_PASSWORD)
+
+
+def _normalise(html: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    return re.sub(r'name="username" value="[^"]*"', "", html)
+
+
+def test_unknown_user_looks_exactly_like_a_wrong_code(client: Client, site: Any,
+                                                      user: str) -> None:
+    site.request_code(user)
+    wrong_code = submit(client, code="moto-confirmation-code:000000")
+    unknown = submit(client, username="nobody@example.com",
+                     code="moto-confirmation-code:000000")
+    assert unknown.status_code == wrong_code.status_code == HTTPStatus.BAD_REQUEST
+    assert _normalise(unknown.content.decode()) == _normalise(wrong_code.content.decode())
+
+
+def test_forgot_page_reveals_nothing(client: Client, site: Any, user: str,
+                                     proxy: FaultProxy) -> None:
+    known = client.post("/forgot/", {"username": user})
+    unknown = client.post("/forgot/", {"username": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == HTTPStatus.FOUND
+    assert known["Location"] == unknown["Location"] == "/forgot/sent/"
+    sent = client.get("/forgot/sent/").content.decode()
+    assert "If an account exists" in sent
+    assert 'href="/reset/"' in sent
+    # The way on to /reset/ has the username prefilled.
+    assert 'value="nobody@example.com"' in client.get("/reset/").content.decode()
+    calls = proxy.calls("ForgotPassword")
+    assert [c["Username"] for c in calls] == [user, "nobody@example.com"]
+    assert calls[0]["SecretHash"] == secret_hash(
+        username=user, client_id=site.client_id, client_secret=site.client_secret
+    )
+
+
+def test_expired_code_route_to_new_code(client: Client, site: Any, user: str) -> None:
+    open_link(client, user, "moto-confirmation-code:000000")
+    failed = submit(client, code="moto-confirmation-code:000000")
+    assert 'href="/forgot/"' in failed.content.decode()
+    page = client.get("/forgot/").content.decode()
+    assert f'value="{user}"' in page  # prefilled
+    assert client.post("/forgot/", {"username": user}).status_code == HTTPStatus.FOUND
+
+
+def test_csrf_missing_is_refused_without_calling_cognito(site: Any, user: str,
+                                                         proxy: FaultProxy) -> None:
+    strict = Client(enforce_csrf_checks=True)
+    code = site.request_code(user)
+    response = strict.post("/reset/", {"username": user, "code": code,
+                                       "new_password1": NEW_PASSWORD,
+                                       "new_password2": NEW_PASSWORD})
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert "Your page expired" in response.content.decode()
+    assert proxy.calls("ConfirmForgotPassword") == []
+    assert site.can_sign_in(user, OLD_PASSWORD)
+
+
+def test_csrf_token_round_trip_with_enforced_checks(site: Any, user: str) -> None:
+    strict = Client(enforce_csrf_checks=True)
+    code = site.request_code(user)
+    html = strict.get("/reset/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert token
+    response = strict.post("/reset/", {"csrfmiddlewaretoken": token[1], "username": user,
+                                       "code": code, "new_password1": NEW_PASSWORD,
+                                       "new_password2": NEW_PASSWORD})
+    assert response.status_code == HTTPStatus.FOUND
+    assert site.can_sign_in(user, NEW_PASSWORD)
+
+
+# --- Cognito misbehaving ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "text"),
+    [
+        ("500", HTTPStatus.SERVICE_UNAVAILABLE, "can&#x27;t tell whether your password changed"),
+        ("throttle", HTTPStatus.TOO_MANY_REQUESTS, "Too many attempts"),
+        ("unknown_error", HTTPStatus.SERVICE_UNAVAILABLE, "isn&#x27;t answering"),
+        ("malformed_error", HTTPStatus.SERVICE_UNAVAILABLE, "answering"),
+        ("reset", HTTPStatus.SERVICE_UNAVAILABLE, "can&#x27;t tell whether"),
+        ("hang", HTTPStatus.SERVICE_UNAVAILABLE, "can&#x27;t tell whether"),
+    ],
+)
+def test_cognito_faults_give_a_friendly_page(client: Client, site: Any, user: str,
+                                             proxy: FaultProxy, mode: str, status: int,
+                                             text: str) -> None:
+    code = site.request_code(user)
+    proxy.set(mode)
+    started = time.monotonic()
+    response = submit(client, code=code)
+    elapsed = time.monotonic() - started
+    html = response.content.decode()
+    assert response.status_code == status
+    assert text in html
+    assert 'role="alert"' in html
+    assert f'value="{code}"' in html and f'value="{user}"' in html  # nothing lost
+    assert NEW_PASSWORD not in html
+    assert elapsed < 15
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        assert int(response["Retry-After"]) > 0
+    if mode in ("hang", "reset"):
+        # Never retried: a second attempt could turn success into "wrong code".
+        assert len(proxy.calls("ConfirmForgotPassword")) == 1
+
+
+def test_unreachable_cognito(client: Client, site: Any, user: str, settings: Any) -> None:
+    code = site.request_code(user)
+    from emulator import free_port
+
+    settings.COGNITO_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+    response = submit(client, code=code)
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "Try again in a minute" in response.content.decode()
+    assert site.can_sign_in(user, OLD_PASSWORD)
+
+
+def test_hang_with_default_timeouts_answers_within_15_seconds(
+    client: Client, site: Any, user: str, proxy: FaultProxy, settings: Any
+) -> None:
+    settings.COGNITO_READ_TIMEOUT = 5.0
+    settings.COGNITO_CONNECT_TIMEOUT = 2.0
+    code = site.request_code(user)
+    proxy.set("hang")
+    started = time.monotonic()
+    response = submit(client, code=code)
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert time.monotonic() - started < 15
+
+
+def test_forgot_when_cognito_throttles(client: Client, site: Any, proxy: FaultProxy) -> None:
+    proxy.set("throttle")
+    response = client.post("/forgot/", {"username": "someone"})
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(response["Retry-After"]) > 0
+    assert 'value="someone"' in response.content.decode()
+
+
+def test_forgot_when_cognito_is_down(client: Client, site: Any, proxy: FaultProxy) -> None:
+    proxy.set("500")
+    response = client.post("/forgot/", {"username": "someone"})
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "Try again in a minute" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "field", "text"),
+    [
+        ("CodeMismatchException", 400, "code", "wrong or has expired"),
+        ("UserNotFoundException", 400, "code", "wrong or has expired"),
+        ("InvalidPasswordException", 400, "new_password1", "meet the requirements"),
+        ("PasswordHistoryPolicyViolationException", 400, "new_password1", "used this password"),
+        ("InvalidParameterException", 400, None, "these details"),
+        ("UserLambdaValidationException", 400, None, "rules refused"),
+        ("TooManyFailedAttemptsException", 429, None, "Too many attempts"),
+        ("LimitExceededException", 429, None, "Too many attempts"),
+        ("ForbiddenException", 403, None, "blocked"),
+        ("InternalErrorException", 503, None, "can&#x27;t tell whether"),
+        ("OperationNotEnabledException", 503, None, "Try again in a minute"),
+    ],
+)
+def test_cognito_errors_reach_the_right_field(client: Client, site: Any, proxy: FaultProxy,
+                                              error: str, status: int, field: str | None,
+                                              text: str) -> None:
+    proxy.set(f"error:{error}")
+    response = submit(client, code="123456")
+    html = response.content.decode()
+    assert response.status_code == status
+    assert text in html
+    if field:
+        assert f'id="id_{field}_error"' in html
+    else:
+        assert 'class="error"' not in html  # a form-level message, in the summary only
+    assert 'role="alert"' in html
+
+
+def test_healthz_does_not_call_cognito(client: Client, site: Any, proxy: FaultProxy) -> None:
+    proxy.set("hang")
+    started = time.monotonic()
+    response = client.get("/healthz")
+    assert response.status_code == HTTPStatus.OK
+    assert time.monotonic() - started < 1
+    assert proxy.requests == []
+
+
+def test_done_page_needs_a_finished_reset(client: Client, site: Any) -> None:
+    response = client.get("/reset/done/")
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/reset/"
