@@ -4,6 +4,7 @@
 #   docker run --rm -p 8000:8000 --read-only --tmpfs /tmp \
 #     -e DJANGO_SECRET_KEY=... -e DJANGO_ALLOWED_HOSTS=reset.example.com,localhost \
 #     -e COGNITO_USER_POOL_ID=... -e COGNITO_CLIENT_ID=... \
+#     -v "$PWD/client-secret:/run/secrets/client-secret:ro" \
 #     -e COGNITO_CLIENT_SECRET_FILE=/run/secrets/client-secret \
 #     cognito-reset-site
 #

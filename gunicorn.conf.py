@@ -8,7 +8,7 @@ shared cache. See docs/operations.md.
 
 import os
 
-bind = os.environ.get("BIND", "0.0.0.0:8000")  # noqa: S104 - inside a container
+bind = os.environ.get("BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("WEB_THREADS", "32"))
@@ -22,7 +22,10 @@ limit_request_line = 8190
 limit_request_fields = 64
 limit_request_field_size = 8190
 control_socket_disable = True
-worker_tmp_dir = os.environ.get("WEB_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
+worker_tmp_dir = os.environ.get(
+    "WEB_TMP_DIR",
+    "/dev/shm" if os.path.isdir("/dev/shm") else None,  # noqa: S108 - tmpfs heartbeat
+)
 forwarded_allow_ips = ""  # trust decisions are the app's own (TRUSTED_PROXIES)
 proxy_allow_ips = ""
 
@@ -39,9 +42,21 @@ logconfig_dict = {
     },
     "root": {"level": "INFO", "handlers": ["console"]},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
-        "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
-        "access": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        },
+        "error": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "raw",
+            "stream": "ext://sys.stdout",
+        },
     },
     "loggers": {
         "gunicorn.error": {"handlers": ["error"], "level": loglevel.upper(), "propagate": False},

@@ -63,7 +63,7 @@ def client_ip(
         return None
     current = peer
     if trusted and forwarded_for and _trusted(peer, trusted):
-        hops = [hop for hop in forwarded_for.split(",")]
+        hops = list(forwarded_for.split(","))
         for hop in reversed(hops):
             address = parse_ip(hop)
             if address is None:

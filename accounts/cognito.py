@@ -42,8 +42,8 @@ class Kind(enum.StrEnum):
     """What a failed call means for the user."""
 
     CODE_INVALID = "code_invalid"
-    PASSWORD_REJECTED = "password_rejected"
-    PASSWORD_REUSED = "password_reused"
+    PASSWORD_REJECTED = "password_rejected"  # noqa: S105 - an outcome name
+    PASSWORD_REUSED = "password_reused"  # noqa: S105 - an outcome name
     INVALID_REQUEST = "invalid_request"
     RULE_REJECTED = "rule_rejected"
     RATE_LIMITED = "rate_limited"
@@ -224,7 +224,9 @@ def _base_params(cfg: CognitoSettings, username: str) -> dict[str, Any]:
     return params
 
 
-def _context(cfg: CognitoSettings, ip_address: str | None, encoded_data: str | None) -> dict[str, str]:
+def _context(
+    cfg: CognitoSettings, ip_address: str | None, encoded_data: str | None
+) -> dict[str, str]:
     context: dict[str, str] = {}
     # Cognito takes IpAddress only from an app client with a secret.
     if ip_address and cfg.client_secret:
@@ -272,8 +274,9 @@ def _invoke(
                 continue
             mapped = table.get(code)
             if code in OPERATOR_ERRORS:
-                logger.error("cognito_misconfiguration", extra={"operation": operation,
-                                                                 "error_code": code})
+                logger.error(
+                    "cognito_misconfiguration", extra={"operation": operation, "error_code": code}
+                )
             if mapped == NEUTRAL:
                 return NEUTRAL
             if mapped is None:
@@ -291,7 +294,8 @@ def _invoke(
             retry_after = None
             if mapped is Kind.RATE_LIMITED:
                 retry_after = (
-                    THROTTLED_RETRY_AFTER if code == "TooManyRequestsException"
+                    THROTTLED_RETRY_AFTER
+                    if code == "TooManyRequestsException"
                     else LOCKED_RETRY_AFTER
                 )
             raise CognitoError(mapped, code, retry_after) from None
@@ -301,7 +305,9 @@ def _invoke(
                 continue
             raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__) from None
         except _UNKNOWN_OUTCOME as exc:
-            kind = Kind.OUTCOME_UNKNOWN if operation == "ConfirmForgotPassword" else Kind.UNAVAILABLE
+            kind = (
+                Kind.OUTCOME_UNKNOWN if operation == "ConfirmForgotPassword" else Kind.UNAVAILABLE
+            )
             raise CognitoError(kind, type(exc).__name__) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__) from None
@@ -364,9 +370,7 @@ def _fetch_policy(cfg: CognitoSettings) -> PasswordPolicy | None:
         return None
     if cfg.read_policy == "auto" and not _has_credentials():
         return None
-    client = _client(
-        cfg.region, cfg.endpoint_url, cfg.connect_timeout, cfg.read_timeout, 2, True
-    )
+    client = _client(cfg.region, cfg.endpoint_url, cfg.connect_timeout, cfg.read_timeout, 2, True)
     pool = client.describe_user_pool(UserPoolId=cfg.user_pool_id)
     raw = pool.get("UserPool", {}).get("Policies", {}).get("PasswordPolicy")
     return PasswordPolicy.from_cognito(dict(raw) if raw else None)

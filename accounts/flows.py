@@ -82,11 +82,18 @@ def confirm_reset(
             encoded_data=encoded_data or None,
         )
     except CognitoError as error:
-        log_attempt(action="confirm", outcome=error.kind, username=username,
-                    client_ip=client_ip, started=started, error_code=error.code)
+        log_attempt(
+            action="confirm",
+            outcome=error.kind,
+            username=username,
+            client_ip=client_ip,
+            started=started,
+            error_code=error.code,
+        )
         return error
-    log_attempt(action="confirm", outcome="success", username=username,
-                client_ip=client_ip, started=started)
+    log_attempt(
+        action="confirm", outcome="success", username=username, client_ip=client_ip, started=started
+    )
     return None
 
 
@@ -100,9 +107,16 @@ def request_code(
             username=username, ip_address=client_ip, encoded_data=encoded_data or None
         )
     except CognitoError as error:
-        log_attempt(action="forgot", outcome=error.kind, username=username,
-                    client_ip=client_ip, started=started, error_code=error.code)
+        log_attempt(
+            action="forgot",
+            outcome=error.kind,
+            username=username,
+            client_ip=client_ip,
+            started=started,
+            error_code=error.code,
+        )
         return error
-    log_attempt(action="forgot", outcome="sent", username=username,
-                client_ip=client_ip, started=started)
+    log_attempt(
+        action="forgot", outcome="sent", username=username, client_ip=client_ip, started=started
+    )
     return None

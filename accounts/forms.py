@@ -100,9 +100,7 @@ class ResetForm(AccessibleForm):
         error_messages={"required": messages.FIELD["password2_required"]},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    cognito_context_data = forms.CharField(
-        required=False, strip=True, widget=forms.HiddenInput()
-    )
+    cognito_context_data = forms.CharField(required=False, strip=True, widget=forms.HiddenInput())
 
     def __init__(self, *args: Any, policy: PasswordPolicy, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -125,8 +123,7 @@ class ResetForm(AccessibleForm):
         unmet = self.policy.unmet(password)
         if unmet:
             needs = [
-                str(messages.RULES[rule]) % {"min": self.policy.minimum_length}
-                for rule in unmet
+                str(messages.RULES[rule]) % {"min": self.policy.minimum_length} for rule in unmet
             ]
             raise ValidationError(
                 format_lazy("{}{}", _("Your password needs: "), "; ".join(needs) + "."),

@@ -118,7 +118,9 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key in _STANDARD or key in payload or key.startswith("_"):
                 continue
-            payload[key] = value if isinstance(value, (int, float, bool, type(None))) else str(value)
+            payload[key] = (
+                value if isinstance(value, (int, float, bool, type(None))) else str(value)
+            )
         if record.exc_text:
             payload["exception"] = record.exc_text
         elif record.exc_info:

@@ -73,8 +73,10 @@ COGNITO = {
         HTTPStatus.TOO_MANY_REQUESTS,
     ),
     Kind.BLOCKED: Problem(
-        _("This request was blocked. If you use a VPN or proxy, try without it, "
-          "or contact support."),
+        _(
+            "This request was blocked. If you use a VPN or proxy, try without it, "
+            "or contact support."
+        ),
         None,
         HTTPStatus.FORBIDDEN,
     ),
@@ -89,9 +91,11 @@ COGNITO = {
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
     Kind.OUTCOME_UNKNOWN: Problem(
-        _("The sign-in service took too long to answer, so we can't tell whether your "
-          "password changed. Try signing in with the new password first; if that fails, "
-          "try again."),
+        _(
+            "The sign-in service took too long to answer, so we can't tell whether your "
+            "password changed. Try signing in with the new password first; if that fails, "
+            "try again."
+        ),
         None,
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
@@ -108,6 +112,6 @@ def retry_text(seconds: int) -> str:
     from django.utils.translation import ngettext
 
     minutes = max(1, (seconds + 59) // 60)
-    return ngettext(
-        "Try again in %(n)d minute.", "Try again in %(n)d minutes.", minutes
-    ) % {"n": minutes}
+    return ngettext("Try again in %(n)d minute.", "Try again in %(n)d minutes.", minutes) % {
+        "n": minutes
+    }

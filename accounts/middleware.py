@@ -17,10 +17,27 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (
-        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media",
-        "fullscreen", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer",
-        "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get",
-        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking", "interest-cohort",
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+        "interest-cohort",
     )
 )
 
@@ -30,6 +47,35 @@ def _peer_is_trusted(remote_addr: str) -> bool:
     return address is not None and any(
         address.version == net.version and address in net for net in settings.TRUSTED_PROXIES
     )
+
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+class EarlyMiddleware:
+    """Answers what must not depend on the rest of the stack.
+
+    /healthz answers before the Host check and any HTTPS redirect, so load
+    balancer and kubelet probes (Host: the pod IP) always see 200. POST bodies
+    other than urlencoded forms are refused before anything parses them:
+    multipart would spool to disk, and nothing here accepts it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/healthz" and request.method in ("GET", "HEAD"):
+            return HttpResponse(
+                "ok\n", content_type="text/plain", headers={"Cache-Control": "no-store"}
+            )
+        if request.method == "POST":
+            content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+            if content_type and content_type != FORM_CONTENT_TYPE:
+                return HttpResponse(
+                    "Unsupported Media Type\n", status=415, content_type="text/plain"
+                )
+        return self.get_response(request)
 
 
 class RequestContextMiddleware:
@@ -43,8 +89,11 @@ class RequestContextMiddleware:
         trusted_peer = bool(settings.TRUSTED_PROXIES) and _peer_is_trusted(remote_addr)
         if not trusted_peer:
             # Forged from an untrusted peer: these must change nothing downstream.
-            for header in ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
-                           "HTTP_X_FORWARDED_PORT"):
+            for header in (
+                "HTTP_X_FORWARDED_PROTO",
+                "HTTP_X_FORWARDED_HOST",
+                "HTTP_X_FORWARDED_PORT",
+            ):
                 request.META.pop(header, None)
         incoming_id = request.META.get("HTTP_X_REQUEST_ID", "")
         rid = incoming_id if trusted_peer and _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex

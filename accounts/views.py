@@ -144,8 +144,7 @@ def forgot(request: HttpRequest) -> HttpResponse:
         problem = messages.COGNITO[error.kind]
         if error.kind is Kind.UNAVAILABLE:
             problem = messages.FORGOT_UNAVAILABLE
-        form.add_error(problem.field if problem.field == "username" else None,
-                       str(problem.message))
+        form.add_error(problem.field if problem.field == "username" else None, str(problem.message))
         if error.retry_after:
             form.add_error(None, messages.retry_text(error.retry_after))
         response = render(

@@ -31,9 +31,7 @@ class JsonAccessLogger(Logger):  # type: ignore[misc]
             "path": environ.get("PATH_INFO"),
             "status": int(status) if str(status).isdigit() else status,
             "bytes": getattr(resp, "sent", None),
-            "duration_ms": round(
-                request_time.seconds * 1000 + request_time.microseconds / 1000, 1
-            ),
+            "duration_ms": round(request_time.seconds * 1000 + request_time.microseconds / 1000, 1),
             "remote_addr": environ.get("REMOTE_ADDR"),
             "user_agent": environ.get("HTTP_USER_AGENT", "")[:256],
         }

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "accounts.middleware.EarlyMiddleware",
     "accounts.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -198,7 +199,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 32
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 
-_script_src: list[str] = [SELF, NONCE]
+_script_src: list[Any] = [SELF, NONCE]
 _connect_src: list[str] = [SELF]
 if COGNITO_CONTEXT_DATA:
     _script_src.append(f"https://amazon-cognito-assets.{COGNITO_REGION}.amazoncognito.com")

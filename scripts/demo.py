@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emulator import Pool, create_pool, free_port, wait_until_up  # noqa: E402
+from emulator import Pool, create_pool, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".demo" / "state.json"
 DEMO_USER = "demo@example.com"
-DEMO_PASSWORD = "Old-Password-1"  # noqa: S105 - the emulator's demo account
+DEMO_PASSWORD = "Old-Password-1"
 SITE = os.environ.get("DEMO_SITE", "http://127.0.0.1:8000")
 
 
@@ -53,8 +53,9 @@ def _port_in_use(address: str) -> bool:
 
 def main() -> int:
     if _port_in_use(SITE.removeprefix("http://")):
-        print(f"Something is already listening on {SITE}: stop it, or set DEMO_SITE.",
-              file=sys.stderr)
+        print(
+            f"Something is already listening on {SITE}: stop it, or set DEMO_SITE.", file=sys.stderr
+        )
         return 1
     import logging
 
@@ -80,8 +81,12 @@ def main() -> int:
         "SIGN_IN_URL": os.environ.get("SIGN_IN_URL", "/"),
     }
     server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
-         "resetsite.wsgi:application"],
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "resetsite.wsgi:application",
+        ],
         cwd=ROOT,
         env=env,
     )

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-DEMO_POLICY = {
+DEMO_POLICY: dict[str, Any] = {
     "MinimumLength": 10,
     "RequireUppercase": True,
     "RequireLowercase": True,
@@ -53,7 +53,7 @@ class Pool:
             region_name=self.region,
             endpoint_url=self.endpoint_url,
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - the emulator's dummy credentials
+            aws_secret_access_key="testing",
             config=Config(retries={"total_max_attempts": 1}),
         )
 
@@ -128,11 +128,11 @@ def create_pool(
         region_name=region,
         endpoint_url=endpoint_url,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
+        aws_secret_access_key="testing",
     )
     pool = idp.create_user_pool(
         PoolName=name,
-        Policies={"PasswordPolicy": policy or DEMO_POLICY},
+        Policies={"PasswordPolicy": policy or DEMO_POLICY},  # type: ignore[misc,arg-type]
         AutoVerifiedAttributes=["email"],
         UsernameConfiguration={"CaseSensitive": False},
     )["UserPool"]
@@ -155,7 +155,7 @@ def wait_until_up(url: str, timeout: float = 10.0, process: Any = None) -> None:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=1):
                 return
         except OSError:
             if time.monotonic() > deadline:

@@ -6,19 +6,42 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.test import Client
 
 from accounts import cognito
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from emulator import Pool, create_pool, free_port  # noqa: E402
-from tests.faultproxy import FaultProxy  # noqa: E402
+from emulator import Pool, create_pool, free_port
+
+from tests.faultproxy import FaultProxy
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+class FormClient(Client):
+    """Posts urlencoded forms, as browsers do for the site's forms."""
+
+    def post(  # type: ignore[override]
+        self,
+        path: str,
+        data: Any = None,
+        content_type: str = "application/x-www-form-urlencoded",
+        **extra: Any,
+    ) -> Any:
+        if isinstance(data, dict):
+            data = urlencode(data, doseq=True)
+        return super().post(path, data or "", content_type=content_type, **extra)
+
+
+@pytest.fixture
+def client() -> FormClient:
+    return FormClient()
 
 
 @receiver(setting_changed)

@@ -42,15 +42,20 @@ class FaultProxy:
                     parsed = {"_unparsable": body.decode("latin-1")}
                 with proxy._lock:
                     proxy.requests.append(
-                        {"operation": target.rsplit(".", 1)[-1], "body": parsed,
-                         "headers": dict(self.headers)}
+                        {
+                            "operation": target.rsplit(".", 1)[-1],
+                            "body": parsed,
+                            "headers": dict(self.headers),
+                        }
                     )
                 proxy.handle(self, target, body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def start(self) -> FaultProxy:
         self.thread.start()
@@ -71,8 +76,13 @@ class FaultProxy:
 
     # --- behaviours -------------------------------------------------------
 
-    def _reply(self, handler: BaseHTTPRequestHandler, status: int, body: bytes,
-               content_type: str = "application/x-amz-json-1.1") -> None:
+    def _reply(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        content_type: str = "application/x-amz-json-1.1",
+    ) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(body)))
@@ -90,21 +100,31 @@ class FaultProxy:
             time.sleep(self.delay)
             mode = "pass"
         if mode == "pass":
-            request = urllib.request.Request(  # noqa: S310 - loopback moto
-                self.upstream + handler.path, data=body, method="POST",
-                headers={k: v for k, v in handler.headers.items()
-                         if k.lower() not in ("host", "content-length", "connection")},
+            request = urllib.request.Request(
+                self.upstream + handler.path,
+                data=body,
+                method="POST",
+                headers={
+                    k: v
+                    for k, v in handler.headers.items()
+                    if k.lower() not in ("host", "content-length", "connection")
+                },
             )
             try:
-                with urllib.request.urlopen(request, timeout=10) as upstream:  # noqa: S310
+                with urllib.request.urlopen(request, timeout=10) as upstream:
                     status, data = upstream.status, upstream.read()
                     headers = dict(upstream.headers)
             except urllib.error.HTTPError as exc:
                 status, data, headers = exc.code, exc.read(), dict(exc.headers)
             handler.send_response(status)
             for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection", "transfer-encoding",
-                                        "server", "date"):
+                if name.lower() not in (
+                    "content-length",
+                    "connection",
+                    "transfer-encoding",
+                    "server",
+                    "date",
+                ):
                     handler.send_header(name, value)
             handler.send_header("Content-Length", str(len(data)))
             handler.end_headers()

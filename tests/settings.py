@@ -11,4 +11,4 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
-from resetsite.settings import *  # noqa: E402,F403
+from resetsite.settings import *  # noqa: F403

@@ -17,7 +17,7 @@ from django.test import Client
 
 from accounts.clientip import parse_networks
 from accounts.secrethash import secret_hash
-from tests.conftest import NEW_PASSWORD, OLD_PASSWORD, USERNAME
+from tests.conftest import NEW_PASSWORD, OLD_PASSWORD, USERNAME, FormClient
 from tests.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.e2e
@@ -39,8 +39,9 @@ def submit(client: Client, **fields: str) -> Any:
     return client.post("/reset/", data)
 
 
-def test_full_reset_through_emailed_link(client: Client, site: Any, user: str,
-                                         proxy: FaultProxy) -> None:
+def test_full_reset_through_emailed_link(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
     code = site.request_code(user)
 
     response = open_link(client, user, code)
@@ -82,8 +83,9 @@ def test_full_reset_through_emailed_link(client: Client, site: Any, user: str,
     assert 'value="' + code not in client.get("/reset/").content.decode()
 
 
-def test_pasted_code_with_spaces_and_newlines_works(client: Client, site: Any, user: str,
-                                                    proxy: FaultProxy) -> None:
+def test_pasted_code_with_spaces_and_newlines_works(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
     code = site.request_code(user)
     prefix, digits = code.rsplit(":", 1)
     pasted = f"  {prefix}:{digits[:3]} {digits[3:]}\n"
@@ -93,14 +95,19 @@ def test_pasted_code_with_spaces_and_newlines_works(client: Client, site: Any, u
     assert site.can_sign_in(user, NEW_PASSWORD)
 
 
-def test_client_ip_through_trusted_proxy(client: Client, site: Any, user: str,
-                                         proxy: FaultProxy, settings: Any) -> None:
+def test_client_ip_through_trusted_proxy(
+    client: Client, site: Any, user: str, proxy: FaultProxy, settings: Any
+) -> None:
     settings.TRUSTED_PROXIES = parse_networks(["127.0.0.0/8"])
     code = site.request_code(user)
     response = client.post(
         "/reset/",
-        {"username": user, "code": code, "new_password1": NEW_PASSWORD,
-         "new_password2": NEW_PASSWORD},
+        {
+            "username": user,
+            "code": code,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
         HTTP_X_FORWARDED_FOR="198.51.100.23, 127.0.0.2",
     )
     assert response.status_code == HTTPStatus.FOUND
@@ -115,8 +122,12 @@ def test_forged_forwarded_for_changes_nothing_without_trusted_proxies(
     code = site.request_code(user)
     client.post(
         "/reset/",
-        {"username": user, "code": code, "new_password1": NEW_PASSWORD,
-         "new_password2": NEW_PASSWORD},
+        {
+            "username": user,
+            "code": code,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
         HTTP_X_FORWARDED_FOR="198.51.100.23",
     )
     assert proxy.calls("ConfirmForgotPassword")[0]["UserContextData"]["IpAddress"] == "127.0.0.1"
@@ -127,7 +138,8 @@ def _assert_code_error(response: Any) -> None:
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert 'role="alert"' in html
     assert "wrong or has expired" in html
-    assert 'aria-invalid="true"' in html and 'id="id_code_error"' in html
+    assert 'aria-invalid="true"' in html
+    assert 'id="id_code_error"' in html
     assert 'href="/forgot/"' in html
     assert NEW_PASSWORD not in html  # passwords are never echoed
 
@@ -146,8 +158,9 @@ def test_wrong_code(client: Client, site: Any, user: str) -> None:
 def test_reused_code(client: Client, site: Any, user: str) -> None:
     code = site.request_code(user)
     assert submit(client, code=code).status_code == HTTPStatus.FOUND
-    again = submit(client, code=code, new_password1="Another-Pass-77",
-                   new_password2="Another-Pass-77")
+    again = submit(
+        client, code=code, new_password1="Another-Pass-77", new_password2="Another-Pass-77"
+    )
     _assert_code_error(again)
     assert site.can_sign_in(user, NEW_PASSWORD)
 
@@ -163,9 +176,9 @@ def test_reused_code(client: Client, site: Any, user: str) -> None:
         ("A1-" + "x" * 260, "at most 256"),
     ],
 )
-def test_weak_password_never_reaches_cognito(client: Client, site: Any, user: str,
-                                             proxy: FaultProxy, password: str,
-                                             message: str) -> None:
+def test_weak_password_never_reaches_cognito(
+    client: Client, site: Any, user: str, proxy: FaultProxy, password: str, message: str
+) -> None:
     code = site.request_code(user)
     response = submit(client, code=code, new_password1=password, new_password2=password)
     html = response.content.decode()
@@ -191,18 +204,17 @@ def _normalise(html: str) -> str:
     return re.sub(r'name="username" value="[^"]*"', "", html)
 
 
-def test_unknown_user_looks_exactly_like_a_wrong_code(client: Client, site: Any,
-                                                      user: str) -> None:
+def test_unknown_user_looks_exactly_like_a_wrong_code(client: Client, site: Any, user: str) -> None:
     site.request_code(user)
     wrong_code = submit(client, code="moto-confirmation-code:000000")
-    unknown = submit(client, username="nobody@example.com",
-                     code="moto-confirmation-code:000000")
+    unknown = submit(client, username="nobody@example.com", code="moto-confirmation-code:000000")
     assert unknown.status_code == wrong_code.status_code == HTTPStatus.BAD_REQUEST
     assert _normalise(unknown.content.decode()) == _normalise(wrong_code.content.decode())
 
 
-def test_forgot_page_reveals_nothing(client: Client, site: Any, user: str,
-                                     proxy: FaultProxy) -> None:
+def test_forgot_page_reveals_nothing(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
     known = client.post("/forgot/", {"username": user})
     unknown = client.post("/forgot/", {"username": "nobody@example.com"})
     assert known.status_code == unknown.status_code == HTTPStatus.FOUND
@@ -228,13 +240,20 @@ def test_expired_code_route_to_new_code(client: Client, site: Any, user: str) ->
     assert client.post("/forgot/", {"username": user}).status_code == HTTPStatus.FOUND
 
 
-def test_csrf_missing_is_refused_without_calling_cognito(site: Any, user: str,
-                                                         proxy: FaultProxy) -> None:
-    strict = Client(enforce_csrf_checks=True)
+def test_csrf_missing_is_refused_without_calling_cognito(
+    site: Any, user: str, proxy: FaultProxy
+) -> None:
+    strict = FormClient(enforce_csrf_checks=True)
     code = site.request_code(user)
-    response = strict.post("/reset/", {"username": user, "code": code,
-                                       "new_password1": NEW_PASSWORD,
-                                       "new_password2": NEW_PASSWORD})
+    response = strict.post(
+        "/reset/",
+        {
+            "username": user,
+            "code": code,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert "Your page expired" in response.content.decode()
     assert proxy.calls("ConfirmForgotPassword") == []
@@ -242,14 +261,21 @@ def test_csrf_missing_is_refused_without_calling_cognito(site: Any, user: str,
 
 
 def test_csrf_token_round_trip_with_enforced_checks(site: Any, user: str) -> None:
-    strict = Client(enforce_csrf_checks=True)
+    strict = FormClient(enforce_csrf_checks=True)
     code = site.request_code(user)
     html = strict.get("/reset/").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert token
-    response = strict.post("/reset/", {"csrfmiddlewaretoken": token[1], "username": user,
-                                       "code": code, "new_password1": NEW_PASSWORD,
-                                       "new_password2": NEW_PASSWORD})
+    response = strict.post(
+        "/reset/",
+        {
+            "csrfmiddlewaretoken": token[1],
+            "username": user,
+            "code": code,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == HTTPStatus.FOUND
     assert site.can_sign_in(user, NEW_PASSWORD)
 
@@ -268,9 +294,9 @@ def test_csrf_token_round_trip_with_enforced_checks(site: Any, user: str) -> Non
         ("hang", HTTPStatus.SERVICE_UNAVAILABLE, "can&#x27;t tell whether"),
     ],
 )
-def test_cognito_faults_give_a_friendly_page(client: Client, site: Any, user: str,
-                                             proxy: FaultProxy, mode: str, status: int,
-                                             text: str) -> None:
+def test_cognito_faults_give_a_friendly_page(
+    client: Client, site: Any, user: str, proxy: FaultProxy, mode: str, status: int, text: str
+) -> None:
     code = site.request_code(user)
     proxy.set(mode)
     started = time.monotonic()
@@ -280,7 +306,8 @@ def test_cognito_faults_give_a_friendly_page(client: Client, site: Any, user: st
     assert response.status_code == status
     assert text in html
     assert 'role="alert"' in html
-    assert f'value="{code}"' in html and f'value="{user}"' in html  # nothing lost
+    assert f'value="{code}"' in html
+    assert f'value="{user}"' in html
     assert NEW_PASSWORD not in html
     assert elapsed < 15
     if status == HTTPStatus.TOO_MANY_REQUESTS:
@@ -345,9 +372,15 @@ def test_forgot_when_cognito_is_down(client: Client, site: Any, proxy: FaultProx
         ("OperationNotEnabledException", 503, None, "Try again in a minute"),
     ],
 )
-def test_cognito_errors_reach_the_right_field(client: Client, site: Any, proxy: FaultProxy,
-                                              error: str, status: int, field: str | None,
-                                              text: str) -> None:
+def test_cognito_errors_reach_the_right_field(
+    client: Client,
+    site: Any,
+    proxy: FaultProxy,
+    error: str,
+    status: int,
+    field: str | None,
+    text: str,
+) -> None:
     proxy.set(f"error:{error}")
     response = submit(client, code="123456")
     html = response.content.decode()

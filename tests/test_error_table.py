@@ -61,21 +61,25 @@ EXPECTED_CONFIRM = {
 
 @pytest.mark.parametrize(("code", "kind"), sorted(EXPECTED_CONFIRM.items()))
 def test_confirm_error_maps(stubber: Stubber, code: str, kind: Kind) -> None:
-    stubber.add_client_error("confirm_forgot_password", service_error_code=code,
-                             http_status_code=400)
+    stubber.add_client_error(
+        "confirm_forgot_password", service_error_code=code, http_status_code=400
+    )
     with pytest.raises(CognitoError) as caught:
         cognito.confirm_forgot_password(username="u", code="123456", password="Pw-123456!")
     assert caught.value.kind is kind
     assert caught.value.code == code
     if kind is Kind.RATE_LIMITED:
-        assert caught.value.retry_after and caught.value.retry_after > 0
+        assert caught.value.retry_after
+        assert caught.value.retry_after > 0
 
 
 def test_confirm_throttling_is_retried_once_then_reported(stubber: Stubber) -> None:
     for _ in range(2):
-        stubber.add_client_error("confirm_forgot_password",
-                                 service_error_code="TooManyRequestsException",
-                                 http_status_code=400)
+        stubber.add_client_error(
+            "confirm_forgot_password",
+            service_error_code="TooManyRequestsException",
+            http_status_code=400,
+        )
     with pytest.raises(CognitoError) as caught:
         cognito.confirm_forgot_password(username="u", code="123456", password="Pw-123456!")
     assert caught.value.kind is Kind.RATE_LIMITED
@@ -83,22 +87,27 @@ def test_confirm_throttling_is_retried_once_then_reported(stubber: Stubber) -> N
 
 
 def test_confirm_throttling_then_success(stubber: Stubber) -> None:
-    stubber.add_client_error("confirm_forgot_password",
-                             service_error_code="TooManyRequestsException", http_status_code=400)
+    stubber.add_client_error(
+        "confirm_forgot_password",
+        service_error_code="TooManyRequestsException",
+        http_status_code=400,
+    )
     stubber.add_response("confirm_forgot_password", {})
     cognito.confirm_forgot_password(username="u", code="123456", password="Pw-123456!")
 
 
 def test_unknown_error_code_is_a_service_fault(stubber: Stubber) -> None:
-    stubber.add_client_error("confirm_forgot_password",
-                             service_error_code="BrandNewException", http_status_code=400)
+    stubber.add_client_error(
+        "confirm_forgot_password", service_error_code="BrandNewException", http_status_code=400
+    )
     with pytest.raises(CognitoError) as caught:
         cognito.confirm_forgot_password(username="u", code="1", password="Pw-123456!")
     assert caught.value.kind is Kind.UNAVAILABLE
 
 
-@pytest.mark.parametrize("code", ["UserNotFoundException", "NotAuthorizedException",
-                                  "InvalidParameterException"])
+@pytest.mark.parametrize(
+    "code", ["UserNotFoundException", "NotAuthorizedException", "InvalidParameterException"]
+)
 def test_forgot_neutral_errors_look_like_success(stubber: Stubber, code: str) -> None:
     stubber.add_client_error("forgot_password", service_error_code=code, http_status_code=400)
     cognito.forgot_password(username="nobody")  # no exception: same answer as success

@@ -20,16 +20,25 @@ from accounts.secrethash import secret_hash
 # Computed independently with: printf '%s' "$USERNAME$CLIENT_ID" |
 #   openssl dgst -sha256 -hmac "$SECRET" -binary | base64
 SECRET_HASH_VECTORS = [
-    ("alice@example.com", "1example23456789", "secret123",
-     "FVW/7Gcb6ZPx6GSRDG1O5Wage73l/t5hfIkUHL6hZ1k="),
-    ("ñandú", "abcdefghijklmnopqrstuvwxyz", "s3cr3t/with+chars=",
-     "PZRKeZwS3QbKX7LPiMh0ZYU+oQJ0oLD0zJIDTUpG9Qg="),
+    (
+        "alice@example.com",
+        "1example23456789",
+        "secret123",
+        "FVW/7Gcb6ZPx6GSRDG1O5Wage73l/t5hfIkUHL6hZ1k=",
+    ),
+    (
+        "ñandú",
+        "abcdefghijklmnopqrstuvwxyz",
+        "s3cr3t/with+chars=",
+        "PZRKeZwS3QbKX7LPiMh0ZYU+oQJ0oLD0zJIDTUpG9Qg=",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("username", "client_id", "secret", "expected"), SECRET_HASH_VECTORS)
-def test_secret_hash_known_answers(username: str, client_id: str, secret: str,
-                                   expected: str) -> None:
+def test_secret_hash_known_answers(
+    username: str, client_id: str, secret: str, expected: str
+) -> None:
     assert secret_hash(username=username, client_id=client_id, client_secret=secret) == expected
 
 
@@ -69,8 +78,9 @@ TRUSTED = parse_networks(["10.0.0.0/8", "2001:db8:ffff::/48", "127.0.0.1"])
         ("127.0.0.1", "198.51.100.1", TRUSTED, "198.51.100.1"),
     ],
 )
-def test_client_ip_matrix(remote: str, xff: str | None, trusted: tuple[object, ...],
-                          expected: str) -> None:
+def test_client_ip_matrix(
+    remote: str, xff: str | None, trusted: tuple[object, ...], expected: str
+) -> None:
     assert client_ip(remote_addr=remote, forwarded_for=xff, trusted=trusted) == expected  # type: ignore[arg-type]
 
 
@@ -135,8 +145,14 @@ def test_policy_defaults_are_cognitos() -> None:
 
 def test_policy_from_cognito_fields() -> None:
     policy = PasswordPolicy.from_cognito(
-        {"MinimumLength": 12, "RequireUppercase": False, "RequireLowercase": True,
-         "RequireNumbers": False, "RequireSymbols": False, "TemporaryPasswordValidityDays": 7}
+        {
+            "MinimumLength": 12,
+            "RequireUppercase": False,
+            "RequireLowercase": True,
+            "RequireNumbers": False,
+            "RequireSymbols": False,
+            "TemporaryPasswordValidityDays": 7,
+        }
     )
     assert policy.rules() == ["length", "lowercase"]
     assert policy.unmet("alllowercase") == []
@@ -145,8 +161,13 @@ def test_policy_from_cognito_fields() -> None:
 
 
 def test_policy_symbols_are_cognitos_list() -> None:
-    policy = PasswordPolicy(minimum_length=1, require_uppercase=False, require_lowercase=False,
-                            require_numbers=False, require_symbols=True)
+    policy = PasswordPolicy(
+        minimum_length=1,
+        require_uppercase=False,
+        require_lowercase=False,
+        require_numbers=False,
+        require_symbols=True,
+    )
     for symbol in "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-":
         assert policy.unmet(symbol) == [], symbol
     assert policy.unmet("é") == ["symbol"]

@@ -1,0 +1,260 @@
+"""Hostile input: never a 5xx, never an invalid request to Cognito, never a leaked secret."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import botocore.session
+import pytest
+from django.test import Client
+
+from accounts import logs
+from accounts.policy import is_valid_username
+from tests.conftest import NEW_PASSWORD, USERNAME
+from tests.faultproxy import FaultProxy
+
+pytestmark = pytest.mark.e2e
+
+SHAPES = botocore.session.get_session().get_service_model("cognito-idp")
+
+
+def assert_valid_request(operation: str, body: dict[str, Any]) -> None:
+    """Check a captured request against botocore's model, max lengths and patterns included."""
+    shape = SHAPES.operation_model(operation).input_shape
+    assert shape is not None
+    for name in shape.required_members:
+        assert name in body, name
+    for name, value in body.items():
+        member = shape.members[name]
+        if member.type_name != "string":
+            continue
+        meta = member.metadata
+        assert meta.get("min", 0) <= len(value) <= meta.get("max", 10**9), name
+        if name == "Username":
+            assert is_valid_username(value)
+        elif "pattern" in meta:
+            assert re.fullmatch(meta["pattern"].replace("\\p{L}", "a"), value), (name, value)
+    context = body.get("UserContextData", {})
+    for value in context.values():
+        assert len(value) <= 131072
+
+
+HOSTILE_VALUES = [
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "x" * 129,
+    "x" * 5000,
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "{{ settings.SECRET_KEY }}",
+    "名前テスト",
+    "مرحبا",
+    "emoji😀",
+    "\u202eevil",
+    "line\nbreak",
+    "tab\there",
+    "../../etc/passwd",
+    "' OR 1=1 --",
+    "%00%0d%0a",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+@pytest.mark.parametrize("field", ["username", "code", "new_password1", "new_password2"])
+def test_reset_hostile_field(
+    client: Client, site: Any, proxy: FaultProxy, field: str, value: str
+) -> None:
+    data = {
+        "username": USERNAME,
+        "code": "123456",
+        "new_password1": NEW_PASSWORD,
+        "new_password2": NEW_PASSWORD,
+        field: value,
+    }
+    response = client.post("/reset/", data)
+    assert response.status_code < 500
+    html = response.content.decode()
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert NEW_PASSWORD not in html
+    for body in proxy.calls("ConfirmForgotPassword"):
+        assert_valid_request("ConfirmForgotPassword", body)
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+def test_forgot_hostile_username(client: Client, site: Any, proxy: FaultProxy, value: str) -> None:
+    response = client.post("/forgot/", {"username": value})
+    assert response.status_code < 500
+    assert "<script>alert" not in response.content.decode()
+    for body in proxy.calls("ForgotPassword"):
+        assert_valid_request("ForgotPassword", body)
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+def test_hostile_link(client: Client, site: Any, value: str) -> None:
+    response = client.get("/reset/", {"username": value, "code": value})
+    assert response.status_code == HTTPStatus.FOUND
+    page = client.get("/reset/")
+    assert page.status_code == HTTPStatus.OK
+    assert "<script>alert" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"username": USERNAME},
+        {"code": "123456"},
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        {"unexpected": "x" * 1000},
+    ],
+)
+def test_missing_fields(client: Client, site: Any, proxy: FaultProxy, data: dict[str, str]) -> None:
+    response = client.post("/reset/", data)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert proxy.calls("ConfirmForgotPassword") == []
+
+
+def test_huge_body_is_refused_cleanly(client: Client, site: Any, proxy: FaultProxy) -> None:
+    response = client.post("/reset/", {"username": "x" * 300_000})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert proxy.calls("ConfirmForgotPassword") == []
+
+
+def test_multipart_is_refused_before_parsing(client: Client, site: Any, proxy: FaultProxy) -> None:
+    # The site's forms are urlencoded; multipart would spool file parts to disk.
+    multipart = Client()  # Django's test client posts multipart by default
+    response = multipart.post("/reset/", {"username": USERNAME, "file": io.BytesIO(b"x" * 1000)})
+    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    assert proxy.calls("ConfirmForgotPassword") == []
+
+
+def test_duplicated_fields_and_wrong_content_type(client: Client, site: Any) -> None:
+    dup = client.post(
+        "/reset/",
+        "username=a&username=b&code=1&code=2",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert dup.status_code == HTTPStatus.BAD_REQUEST
+    js = client.post("/reset/", '{"username": "a"}', content_type="application/json")
+    assert js.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    for raw in (
+        b"\xff\xfe\x00garbage",
+        b"username=%ED%A0%80&code=%FF%FE",
+        b"username=" + "名前".encode("shift_jis"),
+    ):
+        bad = client.post("/reset/", raw, content_type="application/x-www-form-urlencoded")
+        assert bad.status_code < 500
+
+
+def test_unknown_methods_and_paths(client: Client, site: Any) -> None:
+    assert client.put("/reset/").status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert client.delete("/forgot/").status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    missing = client.get("/nope/")
+    assert missing.status_code == HTTPStatus.NOT_FOUND
+    assert "Page not found" in missing.content.decode()
+
+
+def test_bad_host_header_is_refused(client: Client, site: Any) -> None:
+    response = client.get("/reset/", HTTP_HOST="evil.example")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
+# --- secrets hygiene -----------------------------------------------------------
+
+
+@pytest.fixture
+def captured_logs() -> Any:
+    """Every record, at DEBUG, as the production handler would write it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(logs.RedactFilter())
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for name in ("botocore", "urllib3", "django"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    for name in ("botocore", "urllib3", "django"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def test_no_secret_in_logs_or_pages_at_debug(
+    client: Client, site: Any, user: str, proxy: FaultProxy, captured_logs: Any
+) -> None:
+    from accounts.secrethash import secret_hash
+
+    code = site.request_code(user)
+    # Forget what the test's own emulator client logged (moto returns the code in a header).
+    captured_logs.seek(0)
+    captured_logs.truncate()
+    pages = [client.get("/reset/", {"username": user, "code": code})]
+    pages.append(client.get("/reset/"))
+    weak = "Weak-but-long-1 "
+    pages.append(
+        client.post(
+            "/reset/",
+            {"username": user, "code": code, "new_password1": weak, "new_password2": weak},
+        )
+    )
+    pages.append(
+        client.post(
+            "/reset/",
+            {
+                "username": user,
+                "code": code + "0",
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+    )
+    pages.append(
+        client.post(
+            "/reset/",
+            {
+                "username": user,
+                "code": code,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+    )
+    pages.append(client.get("/reset/done/"))
+    proxy.set("500")
+    pages.append(
+        client.post(
+            "/reset/",
+            {
+                "username": user,
+                "code": code,
+                "new_password1": NEW_PASSWORD + "x",
+                "new_password2": NEW_PASSWORD + "x",
+            },
+        )
+    )
+    pages.append(client.post("/forgot/", {"username": user}))
+
+    text = captured_logs.getvalue()
+    assert "reset_attempt" in text
+    assert "botocore" in text
+    digits = code.rsplit(":", 1)[1]
+    hashed = secret_hash(username=user, client_id=site.client_id, client_secret=site.client_secret)
+    for secret in (NEW_PASSWORD, weak.strip(), digits, site.client_secret, hashed):
+        assert secret not in text, secret
+    for page in pages[2:]:  # the link page itself shows the code in the form, by design
+        body = page.content.decode()
+        for secret in (NEW_PASSWORD, weak.strip(), site.client_secret, hashed):
+            assert secret not in body
+    for response in pages:
+        for header, value in response.items():
+            assert digits not in value, header
