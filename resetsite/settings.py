@@ -176,9 +176,13 @@ SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_AGE = 3600  # a code lives one hour; so does the session holding it
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = not DEBUG
+# Secure cookies with __Host- names whenever DEBUG is off. Chromium and Firefox
+# accept them on http://127.0.0.1; the local demo turns them off for browsers
+# (and HTTP clients) that do not.
+SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_NAME = "__Host-session" if SESSION_COOKIE_SECURE else "session"
-CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"

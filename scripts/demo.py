@@ -79,6 +79,8 @@ def main() -> int:
         "BIND": SITE.removeprefix("http://"),
         "WEB_THREADS": os.environ.get("WEB_THREADS", "8"),
         "SIGN_IN_URL": os.environ.get("SIGN_IN_URL", "/"),
+        # Plain http on loopback: not every browser keeps Secure cookies there.
+        "DJANGO_SECURE_COOKIES": os.environ.get("DJANGO_SECURE_COOKIES", "false"),
     }
     server = subprocess.Popen(
         [

@@ -1,0 +1,88 @@
+"""`make run` with no pool configured: the demo prints a link that really resets a password."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from http import HTTPStatus
+from pathlib import Path
+
+import pytest
+from emulator import Pool, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.e2e
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_demo_link_resets_the_password(tmp_path: Path) -> None:
+    site = f"http://127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COGNITO_", "DJANGO_"))}
+    env.update({"DEMO_SITE": site, "HOME": str(tmp_path), "WEB_THREADS": "2"})
+    demo = subprocess.Popen(
+        [sys.executable, "scripts/demo.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        link = ""
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            found = re.search(rf"{re.escape(site)}/reset/\?\S+", line)
+            if found:
+                link = found.group(0)
+                break
+        assert link, "the demo printed no link"
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
+        assert query["username"] == ["demo@example.com"]
+
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        with opener.open(link, timeout=10) as response:
+            assert response.url == f"{site}/reset/"  # redirected, code gone from the URL
+            html = response.read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        code = re.search(r'name="code" value="([^"]+)"', html)
+        assert token
+        assert code
+        new_password = "Demo-Works-Fine-9"
+        body = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token[1],
+                "username": "demo@example.com",
+                "code": code[1],
+                "new_password1": new_password,
+                "new_password2": new_password,
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"{site}/reset/", data=body, headers={"Origin": site, "Referer": f"{site}/reset/"}
+        )
+        no_redirect = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(jar), NoRedirect
+        )
+        with pytest.raises(urllib.error.HTTPError) as redirected:
+            no_redirect.open(request, timeout=10)
+        assert redirected.value.code == HTTPStatus.FOUND
+        assert redirected.value.headers["Location"] == "/reset/done/"
+
+        state = (ROOT / ".demo" / "state.json").read_text()
+        pool = Pool(**json.loads(state))
+        assert pool.can_sign_in("demo@example.com", new_password)
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)
