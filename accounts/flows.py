@@ -14,15 +14,16 @@ import time
 from django.conf import settings
 from django.forms import Form
 
-from . import cognito, logs
-from .cognito import CognitoError
+from . import cognito, logs, ratelimit
+from .cognito import CognitoError, Kind
+from .rates import normalize_username
 
 logger = logging.getLogger("accounts.attempts")
 
 
 def user_key(username: str) -> str:
     """A stable, keyed pseudonym for a username: lets logs be joined without naming anyone."""
-    normalized = username.strip().casefold()
+    normalized = normalize_username(username)
     return hmac.new(
         settings.SECRET_KEY.encode(), normalized.encode("utf-8"), hashlib.sha256
     ).hexdigest()[:16]
@@ -50,6 +51,28 @@ def log_attempt(
     )
 
 
+LOCAL_LIMIT = "LocalRateLimit"
+
+
+def _over_limit(
+    action: str, *, username: str, client_ip: str | None, started: float
+) -> CognitoError | None:
+    """Our own limits, checked before any call: over them, Cognito is never asked."""
+    wait = ratelimit.check(action, username=username, client_ip=client_ip)
+    if wait is None:
+        return None
+    error = CognitoError(Kind.RATE_LIMITED, LOCAL_LIMIT, wait)
+    log_attempt(
+        action=action,
+        outcome=error.kind,
+        username=username,
+        client_ip=client_ip,
+        started=started,
+        error_code=LOCAL_LIMIT,
+    )
+    return error
+
+
 def log_invalid(*, action: str, form: Form, client_ip: str | None) -> None:
     """An attempt refused by our own validation: it never reached Cognito."""
     log_attempt(
@@ -73,6 +96,9 @@ def confirm_reset(
     """Set the new password; returns the failure, or None on success."""
     logs.register_secrets(password, code)
     started = time.perf_counter()
+    limited = _over_limit("confirm", username=username, client_ip=client_ip, started=started)
+    if limited:
+        return limited
     try:
         cognito.confirm_forgot_password(
             username=username,
@@ -102,6 +128,9 @@ def request_code(
 ) -> CognitoError | None:
     """Ask for a new code. Unknown accounts succeed, so the answer reveals nothing."""
     started = time.perf_counter()
+    limited = _over_limit("forgot", username=username, client_ip=client_ip, started=started)
+    if limited:
+        return limited
     try:
         cognito.forgot_password(
             username=username, ip_address=client_ip, encoded_data=encoded_data or None

@@ -7,12 +7,14 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.clientip import parse_networks
+from accounts.rates import Rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,6 +121,15 @@ TEMPLATES = [
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if "redis" in CACHES["default"]["BACKEND"].lower():
+    # A dead Redis must cost a request at most a second, never hang it.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": env.float("CACHE_TIMEOUT", default=0.5),
+            "socket_timeout": env.float("CACHE_TIMEOUT", default=0.5),
+            "retry_on_timeout": False,
+        }
+    )
 
 LANGUAGE_CODE = "en"
 USE_I18N = True
@@ -169,6 +180,39 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from None
 
 SIGN_IN_URL = env.str("SIGN_IN_URL", default="")
+# Hosts that a redirect or link target (SIGN_IN_URL, a link's next=) may point at.
+REDIRECT_ALLOWED_HOSTS = set(env.list("REDIRECT_ALLOWED_HOSTS", default=[]))
+_sign_in = urlsplit(SIGN_IN_URL)
+if SIGN_IN_URL:
+    if _sign_in.scheme not in ("https", "http", "") or (_sign_in.scheme and not _sign_in.netloc):
+        raise ImproperlyConfigured("SIGN_IN_URL must be an https:// URL or a path.")
+    if _sign_in.scheme == "http" and _sign_in.hostname not in ("localhost", "127.0.0.1"):
+        raise ImproperlyConfigured("SIGN_IN_URL must use https:// outside localhost.")
+    if _sign_in.netloc:
+        REDIRECT_ALLOWED_HOSTS.add(_sign_in.netloc)
+
+# --- rate limits (ours; Cognito has its own, shared by the whole account) ------
+
+
+def _rate(name: str, default: str) -> Rate:
+    try:
+        return Rate.parse(env.str(name, default=default))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+RATELIMITS = {
+    "confirm": {
+        "user": _rate("RATELIMIT_CONFIRM_USER", "5/15m"),
+        "ip": _rate("RATELIMIT_CONFIRM_IP", "30/15m"),
+    },
+    "forgot": {
+        "user": _rate("RATELIMIT_FORGOT_USER", "3/h"),
+        "ip": _rate("RATELIMIT_FORGOT_IP", "10/h"),
+    },
+}
+RATELIMIT_CACHE = "default"
+RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 
 # --- security ----------------------------------------------------------------
 

@@ -44,6 +44,16 @@ def client() -> FormClient:
     return FormClient()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit counters must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @receiver(setting_changed)
 def _reset_cognito(**kwargs: Any) -> None:
     cognito.reset_clients()

@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _read_variables() -> set[str]:
     names: set[str] = set()
     sources = {
-        "resetsite/settings.py": r'(?:env\.\w+|_required|_json_str_map|_json_object|'
-        r'_secret_from_env_or_file|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"',
+        "resetsite/settings.py": r"(?:env\.\w+|_required|_json_str_map|_json_object|"
+        r'_secret_from_env_or_file|_rate|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"',
         "gunicorn.conf.py": r'os\.environ\.get\(\s*"([A-Z][A-Z0-9_]+)"',
         "scripts/demo.py": r'os\.environ\.get\(\s*"(DEMO_[A-Z_]+)"',
     }
@@ -22,8 +22,11 @@ def _read_variables() -> set[str]:
 
 
 def test_every_variable_is_documented() -> None:
-    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", (ROOT / "docs/configuration.md")
-                                .read_text(), re.MULTILINE))
+    documented = set(
+        re.findall(
+            r"^\| `([A-Z][A-Z0-9_]+)`", (ROOT / "docs/configuration.md").read_text(), re.MULTILINE
+        )
+    )
     read = _read_variables()
     assert "COGNITO_CLIENT_SECRET" in read
     read.add("COGNITO_CLIENT_SECRET_FILE")  # read through _secret_from_env_or_file
@@ -34,7 +37,10 @@ def test_every_variable_is_documented() -> None:
 def test_env_example_uses_only_real_variables() -> None:
     example = (ROOT / ".env.example").read_text()
     names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
-    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", (ROOT / "docs/configuration.md")
-                                .read_text(), re.MULTILINE))
+    documented = set(
+        re.findall(
+            r"^\| `([A-Z][A-Z0-9_]+)`", (ROOT / "docs/configuration.md").read_text(), re.MULTILINE
+        )
+    )
     assert names
     assert names <= documented

@@ -1,0 +1,71 @@
+"""Our own rate limits, counted in Django's cache (shared by every worker when
+CACHE_URL points at Redis; in-process otherwise, which is correct for the
+default single gunicorn process).
+
+Fixed windows: a key may make ``limit`` attempts per ``period`` seconds, the
+window aligned to the epoch. Usernames are normalised the way Cognito compares
+them (case-insensitively, trimmed), so changing letter case does not dodge the
+limit. Keys are hashed, so the cache never holds a username or an IP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+
+from .rates import Rate, normalize_username
+
+logger = logging.getLogger(__name__)
+_now = time.time  # the clock, replaceable in tests
+
+
+def _cache_key(scope: str, key: str, window: int) -> str:
+    digest = hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()[:32]
+    return f"rl:{scope}:{digest}:{window}"
+
+
+def hit(scope: str, key: str, rate: Rate) -> int | None:
+    """Count one attempt; return seconds until the window ends if over the limit, else None."""
+    now = _now()
+    window = int(now // rate.period)
+    retry_after = max(1, math.ceil((window + 1) * rate.period - now))
+    cache_key = _cache_key(scope, key, window)
+    cache = caches[settings.RATELIMIT_CACHE]
+    try:
+        cache.add(cache_key, 0, timeout=rate.period + 5)
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            cache.set(cache_key, 1, timeout=rate.period + 5)
+            count = 1
+    except Exception as exc:  # the shared cache is down
+        logger.error(
+            "ratelimit_cache_unavailable",
+            extra={
+                "scope": scope,
+                "error": type(exc).__name__,
+                "fail_open": settings.RATELIMIT_FAIL_OPEN,
+            },
+        )
+        return None if settings.RATELIMIT_FAIL_OPEN else retry_after
+    return retry_after if count > rate.limit else None
+
+
+def check(action: str, *, username: str, client_ip: str | None) -> int | None:
+    """Apply the per-IP and per-username limits of ``action`` ('confirm' or 'forgot').
+
+    Both counters advance on every attempt, so neither can be dodged by
+    rotating the other. Returns the longest wait if any limit is exceeded.
+    """
+    limits = settings.RATELIMITS[action]
+    waits = [
+        hit(f"{action}:user", normalize_username(username), limits["user"]),
+        hit(f"{action}:ip", client_ip or "unknown", limits["ip"]),
+    ]
+    over = [wait for wait in waits if wait is not None]
+    return max(over) if over else None

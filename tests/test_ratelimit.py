@@ -1,0 +1,254 @@
+"""Our own rate limits: per IP and per username, in Django's cache, Redis included."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+
+from accounts import ratelimit
+from accounts.clientip import parse_networks
+from accounts.rates import Rate, normalize_username
+from tests.conftest import NEW_PASSWORD
+from tests.faultproxy import FaultProxy
+from tests.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows are aligned to the clock: pin it mid-window so no test straddles two."""
+    monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_000.0 + 450)
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [
+        ("5/15m", Rate(5, 900)),
+        ("30/m", Rate(30, 60)),
+        ("3/h", Rate(3, 3600)),
+        ("10/1h", Rate(10, 3600)),
+        ("1/2d", Rate(1, 172800)),
+        (" 7 / 30s ", Rate(7, 30)),
+    ],
+)
+def test_rate_parse(text: str, rate: Rate) -> None:
+    assert Rate.parse(text) == rate
+
+
+@pytest.mark.parametrize("text", ["", "5", "0/m", "5/0m", "5/15x", "-1/m", "a/m"])
+def test_rate_parse_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        Rate.parse(text)
+
+
+def test_username_normalisation() -> None:
+    assert normalize_username("  Alice@Example.COM ") == normalize_username("alice@example.com")
+
+
+def test_hit_counts_to_the_limit_then_says_how_long() -> None:
+    rate = Rate(3, 60)
+    assert [ratelimit.hit("t", "k", rate) for _ in range(3)] == [None, None, None]
+    wait = ratelimit.hit("t", "k", rate)
+    assert wait is not None
+    assert 1 <= wait <= 60
+    assert ratelimit.hit("t", "other", rate) is None  # keys are independent
+
+
+def _post(client: Client, username: str, ip: str = "203.0.113.5", **extra: str) -> Any:
+    return client.post(
+        "/reset/",
+        {
+            "username": username,
+            "code": "moto-confirmation-code:000000",
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            **extra,
+        },
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR=ip,
+    )
+
+
+@pytest.fixture
+def behind_proxy(settings: Any, site: Any) -> Any:
+    settings.TRUSTED_PROXIES = parse_networks(["127.0.0.1"])
+    return site
+
+
+def test_confirm_limit_per_username_ignores_case(
+    client: Client, behind_proxy: Any, proxy: FaultProxy, user: str
+) -> None:
+    variants = [
+        "alice@example.com",
+        "ALICE@example.com",
+        " Alice@Example.com",
+        "alice@EXAMPLE.com",
+        "aLiCe@example.com",
+    ]
+    for index, name in enumerate(variants):
+        assert _post(client, name, ip=f"198.51.100.{index}").status_code == HTTPStatus.BAD_REQUEST
+    blocked = _post(client, "ALICE@EXAMPLE.COM", ip="198.51.100.99")
+    assert blocked.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert 1 <= int(blocked["Retry-After"]) <= 900
+    assert len(proxy.calls("ConfirmForgotPassword")) == 5  # the sixth never reached Cognito
+    html = blocked.content.decode()
+    assert 'value="moto-confirmation-code:000000"' in html  # kept
+    assert 'value="ALICE@EXAMPLE.COM"' in html
+    assert "Try again in" in html
+    assert NEW_PASSWORD not in html
+
+
+def test_confirm_limit_per_ip(
+    client: Client, behind_proxy: Any, proxy: FaultProxy, settings: Any
+) -> None:
+    settings.RATELIMITS = {
+        **settings.RATELIMITS,
+        "confirm": {"user": Rate(100, 900), "ip": Rate(4, 900)},
+    }
+    for index in range(4):
+        assert _post(client, f"user{index}").status_code == HTTPStatus.BAD_REQUEST
+    assert _post(client, "user9").status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert _post(client, "user9", ip="203.0.113.6").status_code == HTTPStatus.BAD_REQUEST
+    assert len(proxy.calls("ConfirmForgotPassword")) == 5
+
+
+def test_forged_forwarded_for_does_not_dodge_the_ip_limit(
+    client: Client, site: Any, proxy: FaultProxy, settings: Any
+) -> None:
+    # No TRUSTED_PROXIES: each request claims another IP, all count against the peer.
+    settings.RATELIMITS = {
+        **settings.RATELIMITS,
+        "confirm": {"user": Rate(100, 900), "ip": Rate(3, 900)},
+    }
+    codes = [_post(client, f"u{i}", ip=f"192.0.2.{i}").status_code for i in range(4)]
+    assert codes == [400, 400, 400, 429]
+
+
+def test_forgot_limits(client: Client, behind_proxy: Any, proxy: FaultProxy) -> None:
+    def ask(name: str, ip: str) -> Any:
+        return client.post(
+            "/forgot/", {"username": name}, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=ip
+        )
+
+    assert [ask("Bob", f"198.51.100.{i}").status_code for i in range(3)] == [302] * 3
+    over = ask("bob", "198.51.100.50")
+    assert over.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(over["Retry-After"]) > 0
+    assert 'value="bob"' in over.content.decode()
+    assert len(proxy.calls("ForgotPassword")) == 3
+    # Per IP: 10 an hour from one address, whatever the usernames.
+    statuses = [ask(f"user{i}", "198.51.100.200").status_code for i in range(11)]
+    assert statuses == [302] * 10 + [429]
+
+
+def test_limits_are_exact_under_concurrent_threads() -> None:
+    rate = Rate(20, 60)
+    results: list[int | None] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            outcome = ratelimit.hit("threads", "same-key", rate)
+            with lock:
+                results.append(outcome)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(None) == 20
+
+
+# --- Redis ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_cache(settings: Any, redis: RedisServer) -> RedisServer:
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis.url,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    settings.RATELIMIT_CACHE = "shared"
+    return redis
+
+
+def test_redis_counters_are_exact_across_threads(redis_cache: RedisServer) -> None:
+    test_limits_are_exact_under_concurrent_threads()
+    assert any(key.startswith(b":1:rl:threads") for key in _redis_keys(redis_cache))
+
+
+def _redis_keys(redis: RedisServer) -> list[bytes]:
+    import redis as redis_client
+
+    return list(redis_client.Redis.from_url(redis.url).keys("*"))
+
+
+HIT_SCRIPT = """
+import os, sys
+os.environ["CACHE_URL"] = sys.argv[1]
+import django
+django.setup()
+from accounts import ratelimit
+from accounts.rates import Rate
+allowed = sum(ratelimit.hit("procs", "k", Rate(25, 86400)) is None for _ in range(20))
+print(allowed)
+"""
+
+
+def test_redis_counters_are_shared_across_processes(redis: RedisServer) -> None:
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", HIT_SCRIPT, redis.url],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    allowed = [int(p.communicate(timeout=60)[0].strip()) for p in procs]
+    assert sum(allowed) == 25  # 60 attempts across 3 processes, one shared limit
+
+
+@pytest.mark.parametrize(
+    ("fail_open", "status"), [(True, HTTPStatus.BAD_REQUEST), (False, HTTPStatus.TOO_MANY_REQUESTS)]
+)
+def test_redis_down_fails_open_or_closed_never_500(
+    client: Client,
+    behind_proxy: Any,
+    redis_cache: RedisServer,
+    settings: Any,
+    fail_open: bool,
+    status: int,
+) -> None:
+    settings.RATELIMIT_FAIL_OPEN = fail_open
+    assert _post(client, "carol").status_code == HTTPStatus.BAD_REQUEST
+    redis_cache.stop()
+    caches["shared"].close()
+    response = _post(client, "carol")
+    assert response.status_code == status
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        assert int(response["Retry-After"]) > 0
