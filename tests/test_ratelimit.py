@@ -199,7 +199,7 @@ def test_redis_counters_are_exact_across_threads(redis_cache: RedisServer) -> No
     assert any(key.startswith(b":1:rl:threads") for key in _redis_keys(redis_cache))
 
 
-def _redis_keys(redis: RedisServer) -> list[bytes]:
+def _redis_keys(redis: RedisServer) -> list[Any]:
     import redis as redis_client
 
     return list(redis_client.Redis.from_url(redis.url).keys("*"))
