@@ -14,6 +14,7 @@ have changed the password and a retry would then report "wrong code".
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import threading
 import time
@@ -186,12 +187,34 @@ def _client(
         tcp_keepalive=True,
         **({} if signed else {"signature_version": UNSIGNED}),
     )
-    return boto3.client(
+    client = boto3.client(
         "cognito-idp",
         region_name=region,
         endpoint_url=endpoint_url,
         config=botocore_config,
     )
+    client.meta.events.register("after-call.cognito-idp", _require_json)
+    return client
+
+
+class MalformedResponse(Exception):
+    """Cognito answered with a body that is not JSON (botocore would accept it)."""
+
+
+def _require_json(http_response: Any, **kwargs: Any) -> None:
+    # botocore turns an unparsable body into a message and carries on; for a
+    # 200 that would report success we cannot vouch for.
+    if getattr(http_response, "raw", None) is None:  # a stubbed response (tests)
+        return
+    if not 200 <= http_response.status_code < 300:
+        return  # botocore raises a ClientError for these, mapped by status
+    content = http_response.content
+    if not content:
+        return
+    try:
+        json.loads(content)
+    except ValueError:
+        raise MalformedResponse(http_response.status_code) from None
 
 
 def public_client(cfg: CognitoSettings | None = None) -> CognitoIdentityProviderClient:
@@ -241,6 +264,7 @@ _NOT_SENT = (
     botocore.exceptions.ConnectTimeoutError,
 )
 _UNKNOWN_OUTCOME = (
+    MalformedResponse,
     botocore.exceptions.ReadTimeoutError,
     botocore.exceptions.ConnectionClosedError,
     ResponseParserError,
@@ -311,6 +335,12 @@ def _invoke(
             raise CognitoError(kind, type(exc).__name__) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__) from None
+        except Exception as exc:  # anything else: a friendly page, never a 500
+            logger.exception("cognito_call_failed", extra={"operation": operation})
+            kind = (
+                Kind.OUTCOME_UNKNOWN if operation == "ConfirmForgotPassword" else Kind.UNAVAILABLE
+            )
+            raise CognitoError(kind, type(exc).__name__) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -381,7 +411,7 @@ def _refresh_policy(cfg: CognitoSettings) -> PasswordPolicy:
     try:
         policy = _fetch_policy(cfg) or PasswordPolicy()
         ttl = cfg.policy_ttl
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+    except Exception as exc:  # a policy read must never break a page
         response = getattr(exc, "response", None) or {}
         code = response.get("Error", {}).get("Code") or type(exc).__name__
         logger.warning("password_policy_unavailable", extra={"error_code": code})

@@ -292,6 +292,7 @@ def test_csrf_token_round_trip_with_enforced_checks(site: Any, user: str) -> Non
         ("malformed_error", HTTPStatus.SERVICE_UNAVAILABLE, "answering"),
         ("reset", HTTPStatus.SERVICE_UNAVAILABLE, "can&#x27;t tell whether"),
         ("hang", HTTPStatus.SERVICE_UNAVAILABLE, "can&#x27;t tell whether"),
+        ("malformed", HTTPStatus.SERVICE_UNAVAILABLE, "can&#x27;t tell whether"),
     ],
 )
 def test_cognito_faults_give_a_friendly_page(
@@ -315,6 +316,27 @@ def test_cognito_faults_give_a_friendly_page(
     if mode in ("hang", "reset"):
         # Never retried: a second attempt could turn success into "wrong code".
         assert len(proxy.calls("ConfirmForgotPassword")) == 1
+
+
+def test_slow_cognito_within_the_timeout_succeeds(client: Client, site: Any, user: str,
+                                                  proxy: FaultProxy) -> None:
+    code = site.request_code(user)
+    proxy.set("slow", delay=0.5)
+    response = submit(client, code=code)
+    assert response.status_code == HTTPStatus.FOUND
+    assert site.can_sign_in(user, NEW_PASSWORD)
+
+
+def test_slow_cognito_past_the_timeout_is_an_unknown_outcome(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
+    code = site.request_code(user)
+    client.get("/reset/")  # read the policy while Cognito is quick
+    proxy.set("slow", delay=1.5)  # the tests' read timeout is 1 s
+    response = submit(client, code=code)
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "can&#x27;t tell whether" in response.content.decode()
+    assert len(proxy.calls("ConfirmForgotPassword")) == 1
 
 
 def test_unreachable_cognito(client: Client, site: Any, user: str, settings: Any) -> None:
