@@ -47,6 +47,7 @@ def log_attempt(
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
             "client_ip": client_ip,
             "user": user_key(username) if username else None,
+            **({"username": username} if settings.LOG_RAW_USERNAME and username else {}),
         },
     )
 

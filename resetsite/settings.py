@@ -243,6 +243,15 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
 # X-Forwarded-Proto is stripped by RequestContextMiddleware unless the peer is trusted.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_SSL_REDIRECT:
+    # By design the load balancer or ingress terminates TLS and redirects HTTP
+    # (docs/operations.md); DJANGO_SECURE_SSL_REDIRECT=true for deployments without one.
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
+if not SECURE_HSTS_PRELOAD:
+    # Preloading commits the whole domain to HTTPS for good: the operator's call.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 32
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
@@ -270,6 +279,8 @@ CONTENT_SECURITY_POLICY = {
 # --- logging -----------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# Attempt logs carry a keyed hash of the username; the raw name only if asked.
+LOG_RAW_USERNAME = env.bool("LOG_RAW_USERNAME", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,7 +1,8 @@
 """A Cognito stand-in that forwards to moto or injects a fault, and records requests.
 
-Modes: "pass", "500", "throttle", "slow", "hang", "reset", "malformed",
-"unknown_error", "error:<Code>" (any Cognito error code with status 400).
+Modes: "pass", "ok" (an empty success for any call), "500", "throttle", "slow",
+"hang", "reset", "malformed", "malformed_error", "unknown_error", "error:<Code>"
+(any Cognito error code with status 400).
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ class FaultProxy:
             handler.send_header("Content-Length", str(len(data)))
             handler.end_headers()
             handler.wfile.write(data)
+        elif mode == "ok":
+            self._reply(handler, 200, b"{}")
         elif mode == "500":
             self._reply(handler, 500, b"<html>Internal Server Error</html>", "text/html")
         elif mode == "throttle":

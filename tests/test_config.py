@@ -315,3 +315,52 @@ def test_production_server_from_environment_only(gunicorn: Any, pool: Any) -> No
     output = process.communicate(timeout=30)[0]
     lines = [line for line in output.splitlines() if line.startswith("{")]
     assert any('"event": "http_request"' in line and '"path": "/reset/"' in line for line in lines)
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    env = {
+        **BASE_ENV,
+        "DJANGO_SECRET_KEY": "kq8" + "Zx9-Vb2_Lm4" * 6,
+        "DJANGO_ALLOWED_HOSTS": "reset.example.com",
+        "DJANGO_SETTINGS_MODULE": "resetsite.settings",
+    }
+    result = subprocess.run(
+        [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_catches_debug() -> None:
+    env = {
+        **BASE_ENV,
+        "DJANGO_SECRET_KEY": "kq8" + "Zx9-Vb2_Lm4" * 6,
+        "DJANGO_DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "resetsite.settings",
+    }
+    result = subprocess.run(
+        [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "DEBUG" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "http://evil.example/login", "https://", "ftp://x.example/"]
+)
+def test_sign_in_url_must_be_https_or_a_path(url: str) -> None:
+    result = _settings_check({**BASE_ENV, "SIGN_IN_URL": url})
+    assert result.returncode != 0
+    assert "SIGN_IN_URL" in result.stderr

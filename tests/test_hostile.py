@@ -4,44 +4,18 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
-import botocore.session
 import pytest
 from django.test import Client
 
 from accounts import logs
-from accounts.policy import is_valid_username
+from tests.cognito_model import assert_valid_request
 from tests.conftest import NEW_PASSWORD, USERNAME
 from tests.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.e2e
-
-SHAPES = botocore.session.get_session().get_service_model("cognito-idp")
-
-
-def assert_valid_request(operation: str, body: dict[str, Any]) -> None:
-    """Check a captured request against botocore's model, max lengths and patterns included."""
-    shape = SHAPES.operation_model(operation).input_shape
-    assert shape is not None
-    for name in shape.required_members:
-        assert name in body, name
-    for name, value in body.items():
-        member = shape.members[name]
-        if member.type_name != "string":
-            continue
-        meta = member.metadata
-        assert meta.get("min", 0) <= len(value) <= meta.get("max", 10**9), name
-        if name == "Username":
-            assert is_valid_username(value)
-        elif "pattern" in meta:
-            assert re.fullmatch(meta["pattern"].replace("\\p{L}", "a"), value), (name, value)
-    context = body.get("UserContextData", {})
-    for value in context.values():
-        assert len(value) <= 131072
-
 
 HOSTILE_VALUES = [
     "",
