@@ -318,8 +318,9 @@ def test_cognito_faults_give_a_friendly_page(
         assert len(proxy.calls("ConfirmForgotPassword")) == 1
 
 
-def test_slow_cognito_within_the_timeout_succeeds(client: Client, site: Any, user: str,
-                                                  proxy: FaultProxy) -> None:
+def test_slow_cognito_within_the_timeout_succeeds(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
     code = site.request_code(user)
     proxy.set("slow", delay=0.5)
     response = submit(client, code=code)
