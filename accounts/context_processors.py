@@ -5,9 +5,18 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
+    """Branding, embedding and feature flags every template may use."""
     return {
         "sign_in_url": settings.SIGN_IN_URL,
         "context_data_script": (
             settings.COGNITO_CONTEXT_DATA_SCRIPT if settings.COGNITO_CONTEXT_DATA else ""
         ),
+        "brand_name": settings.BRAND_NAME,
+        "brand_logo_url": settings.BRAND_LOGO_URL,
+        "brand_palette": settings.BRAND_PALETTE,
+        "support_url": settings.SUPPORT_URL,
+        "support_email": settings.SUPPORT_EMAIL,
+        "footer_text": settings.FOOTER_TEXT,
+        "frame_ancestors": " ".join(settings.FRAME_ANCESTORS),
+        "languages": settings.LANGUAGES,
     }

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from . import logs
 from .clientip import client_ip, parse_ip
@@ -111,6 +112,39 @@ class RequestContextMiddleware:
             logs.request_id.reset(id_token)
             logs._request_secrets.reset(secrets_token)
         response["X-Request-ID"] = rid
+        return response
+
+
+class LanguageParamMiddleware:
+    """``?lang=de`` picks the language and remembers it in a cookie.
+
+    Otherwise the cookie, then the browser's Accept-Language (LocaleMiddleware).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        chosen = None
+        wanted = request.GET.get("lang", "")
+        if wanted and len(wanted) <= 16:
+            try:
+                chosen = translation.get_supported_language_variant(wanted)
+            except LookupError:
+                chosen = None
+        if chosen:
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen
+        response = self.get_response(request)
+        if chosen:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                chosen,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]
+            )
         return response
 
 

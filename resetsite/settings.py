@@ -14,6 +14,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.clientip import parse_networks
+from accounts.colors import palette
 from accounts.rates import Rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "accounts.middleware.LanguageParamMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -100,10 +102,15 @@ MIDDLEWARE = [
 ROOT_URLCONF = "resetsite.urls"
 WSGI_APPLICATION = "resetsite.wsgi.application"
 
+# A company's overrides: THEME_DIR/templates and THEME_DIR/static win over ours.
+THEME_DIR = Path(env.str("THEME_DIR", default="")) if env.str("THEME_DIR", default="") else None
+if THEME_DIR is not None and not THEME_DIR.is_dir():
+    raise ImproperlyConfigured(f"THEME_DIR: {THEME_DIR} is not a directory.")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [*([THEME_DIR / "templates"] if THEME_DIR else []), BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -132,6 +139,14 @@ if "redis" in CACHES["default"]["BACKEND"].lower():
     )
 
 LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("ja", "日本語"),
+]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -139,7 +154,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    *([THEME_DIR / "static"] if THEME_DIR and (THEME_DIR / "static").is_dir() else []),
+    BASE_DIR / "static",
+]
 STORAGES = {
     "staticfiles": {
         "BACKEND": (
@@ -191,6 +209,42 @@ if SIGN_IN_URL:
     if _sign_in.netloc:
         REDIRECT_ALLOWED_HOSTS.add(_sign_in.netloc)
 
+# --- branding -----------------------------------------------------------------
+
+BRAND_NAME = env.str("BRAND_NAME", default="")
+BRAND_LOGO_URL = env.str("BRAND_LOGO_URL", default="")
+if BRAND_LOGO_URL and not (BRAND_LOGO_URL.startswith("https://") or BRAND_LOGO_URL.startswith("/")):
+    raise ImproperlyConfigured("BRAND_LOGO_URL must be an https:// URL or a path.")
+BRAND_COLOR = env.str("BRAND_COLOR", default="")
+try:
+    BRAND_PALETTE = palette(BRAND_COLOR) if BRAND_COLOR else None
+except ValueError as exc:
+    raise ImproperlyConfigured(f"BRAND_COLOR: {exc}") from None
+SUPPORT_URL = env.str("SUPPORT_URL", default="")
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="")
+if SUPPORT_URL and not SUPPORT_URL.startswith(("https://", "/")):
+    raise ImproperlyConfigured("SUPPORT_URL must be an https:// URL or a path.")
+if SUPPORT_EMAIL and ("@" not in SUPPORT_EMAIL or any(c in SUPPORT_EMAIL for c in " <>\"'")):
+    raise ImproperlyConfigured("SUPPORT_EMAIL must be an email address.")
+FOOTER_TEXT = env.str("FOOTER_TEXT", default="")
+
+# --- embedding in a portal ------------------------------------------------------
+
+FRAME_ANCESTORS = env.list("FRAME_ANCESTORS", default=[])
+for _origin in FRAME_ANCESTORS:
+    _parts = urlsplit(_origin)
+    if (
+        _parts.scheme not in ("https", "http")
+        or not _parts.netloc
+        or _parts.path not in ("", "/")
+        or _parts.query
+        or _parts.fragment
+    ):
+        raise ImproperlyConfigured(
+            f"FRAME_ANCESTORS: {_origin!r} is not an origin like https://portal.example.com"
+        )
+FRAME_ANCESTORS = [o.rstrip("/") for o in FRAME_ANCESTORS]
+
 # --- rate limits (ours; Cognito has its own, shared by the whole account) ------
 
 
@@ -231,6 +285,20 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"
 CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+LANGUAGE_COOKIE_NAME = "__Host-lang" if SECURE_COOKIES else "lang"
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 86400
+if FRAME_ANCESTORS:
+    # Inside a cross-site frame, cookies need SameSite=None, which needs Secure:
+    # this mode works only over HTTPS (docs/embedding.md).
+    SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "None"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME, CSRF_COOKIE_NAME = "__Host-session", "__Host-csrftoken"
+    LANGUAGE_COOKIE_NAME = "__Host-lang"
+    # CSP frame-ancestors allows exactly these origins; X-Frame-Options cannot.
+    MIDDLEWARE.remove("django.middleware.clickjacking.XFrameOptionsMiddleware")
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -271,7 +339,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "base-uri": [NONE],
         "object-src": [NONE],
-        "frame-ancestors": [NONE],
+        "frame-ancestors": FRAME_ANCESTORS or [NONE],
         "manifest-src": [SELF],
     }
 }

@@ -1,0 +1,71 @@
+"""Fitting a company's portal: brand colours, languages, framing settings."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from accounts.colors import WHITE, contrast, palette, parse_hex
+from tests.test_config import BASE_ENV, _settings_check
+
+
+@pytest.mark.parametrize(
+    "colour",
+    ["#1f5fbf", "#ffcc00", "#ffffff", "#000000", "#e30613", "#00a651", "#7f7f7f", "8a2be2"],
+)
+def test_palette_keeps_aa_contrast(colour: str) -> None:
+    shades = palette(colour)
+    brand, on_brand = parse_hex(shades.brand), parse_hex(shades.on_brand)
+    assert contrast(brand, WHITE) >= 4.5  # links on the light card
+    assert contrast(on_brand, brand) >= 4.5  # button text
+    dark, on_dark = parse_hex(shades.brand_dark), parse_hex(shades.on_brand_dark)
+    assert contrast(dark, (27, 31, 38)) >= 4.5  # links on the dark card
+    assert contrast(on_dark, dark) >= 4.5
+
+
+def test_palette_keeps_a_compliant_colour_as_is() -> None:
+    assert palette("#1f5fbf").brand == "#1f5fbf"
+
+
+@pytest.mark.parametrize("bad", ["red", "#12345", "#gggggg", "rgb(1,2,3)"])
+def test_bad_brand_colour_fails_at_start(bad: str) -> None:
+    result = _settings_check({**BASE_ENV, "BRAND_COLOR": bad})
+    assert result.returncode != 0
+    assert "BRAND_COLOR" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "portal.example.com",
+        "https://portal.example.com/path",
+        "javascript:alert(1)",
+        "https://x.example?q=1",
+    ],
+)
+def test_frame_ancestors_must_be_origins(origin: str) -> None:
+    result = _settings_check({**BASE_ENV, "FRAME_ANCESTORS": origin})
+    assert result.returncode != 0
+    assert "FRAME_ANCESTORS" in result.stderr
+
+
+def test_lang_parameter_picks_and_remembers_the_language(client: Client, site: Any) -> None:
+    response = client.get("/forgot/?lang=de")
+    assert response.status_code == HTTPStatus.OK
+    assert '<html lang="de"' in response.content.decode()
+    assert response.cookies["__Host-lang"].value == "de"
+    assert response.cookies["__Host-lang"]["secure"]
+    again = client.get("/forgot/")
+    assert '<html lang="de"' in again.content.decode()
+
+
+def test_accept_language_and_unknown_lang(client: Client, site: Any) -> None:
+    page = client.get("/forgot/", HTTP_ACCEPT_LANGUAGE="pt-BR,pt;q=0.9")
+    assert '<html lang="pt-br"' in page.content.decode()
+    ignored = client.get("/forgot/?lang=xx-evil", HTTP_ACCEPT_LANGUAGE="fr")
+    assert ignored.status_code == HTTPStatus.OK
+    assert '<html lang="fr"' in ignored.content.decode()
+    assert "__Host-lang" not in ignored.cookies
