@@ -6,7 +6,7 @@ LOCK ?= requirements-dev.lock
 # collectstatic, mypy and checks import the settings; give them a harmless environment.
 BUILD_ENV := DJANGO_SETTINGS_MODULE=tests.settings
 
-.PHONY: install run test lint typecheck unit system-deps bench clean
+.PHONY: install run test lint typecheck system-deps bench soak screenshots audit clean
 .DEFAULT_GOAL := run
 
 install: $(VENV)/.installed staticfiles/staticfiles.json
@@ -38,6 +38,12 @@ typecheck: install
 
 test: install system-deps lint typecheck
 	$(BIN)/pytest
+
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
+
+audit: install
+	$(BIN)/python scripts/audit.py
 
 clean:
 	rm -rf $(VENV) staticfiles .demo

@@ -1,51 +1,233 @@
-/* Progressive enhancement for the reset form. The form works without it. */
+/* Progressive enhancement for the site's forms. Every form works without it,
+   and the server checks everything this script checks. */
 (function () {
   "use strict";
-  var form = document.getElementById("reset-form");
-  var summary = document.getElementById("error-summary");
+  var doc = document;
+  doc.documentElement.classList.add("js");
+
+  var summary = doc.getElementById("error-summary");
   if (summary) { summary.focus(); }
+
+  // One submission per form: a second click or Enter while the first is on its way does nothing.
+  var forms = doc.querySelectorAll("form[data-busy-label]");
+  function idle() {
+    for (var i = 0; i < forms.length; i++) {
+      var button = forms[i].querySelector("[type=submit]");
+      forms[i].removeAttribute("data-busy");
+      if (button && button.hasAttribute("data-label")) {
+        button.disabled = false;
+        button.textContent = button.getAttribute("data-label");
+      }
+    }
+  }
+  for (var f = 0; f < forms.length; f++) {
+    forms[f].addEventListener("submit", function (event) {
+      var form = event.currentTarget;
+      if (form.hasAttribute("data-busy")) { event.preventDefault(); return; }
+      form.setAttribute("data-busy", "");
+      var label = form.getAttribute("data-busy-label");
+      var button = form.querySelector("[type=submit]");
+      if (button) {
+        button.setAttribute("data-label", button.textContent);
+        button.textContent = label;
+        button.disabled = true;
+      }
+      var status = form.querySelector(":scope > [role=status]");
+      if (status) { status.textContent = label; }
+    });
+  }
+  // Back to a page kept in the back-forward cache: make it usable again.
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { idle(); } });
+
+  var form = doc.getElementById("reset-form");
   if (!form) { return; }
-  var pw1 = form.querySelector("[name=new_password1]");
-  var pw2 = form.querySelector("[name=new_password2]");
-  var code = form.querySelector("[name=code]");
+  function text(key) { return form.getAttribute("data-t-" + key) || ""; }
+  function field(name) { return form.querySelector("[name=" + name + "]"); }
+  var username = field("username");
+  var code = field("code");
+  var pw1 = field("new_password1");
+  var pw2 = field("new_password2");
+  var rulesStatus = doc.getElementById("rules-status");
+  var matchHint = doc.getElementById("match-hint");
+
+  function unicodeRe(source, fallback) {
+    try { return new RegExp(source, "u"); } catch (e) { return fallback; }
+  }
+  // Mirrors accounts/policy.py: has_whitespace, normalize_code and too_similar.
+  var SPACE = unicodeRe("[\\s\\x1c-\\x1f\\x85]", /[\s\x1c-\x1f\x85]/);
+  var SPACES = new RegExp(SPACE.source, SPACE.flags + "g");
+  var DIGITS_AND_DASHES = unicodeRe("^[\\p{Nd}-]+$", /^[0-9-]+$/);
+  var NON_WORD = unicodeRe("[^\\p{L}\\p{N}_]+", /\W+/);
+  var SYMBOLS = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-";
+
+  function normalizeCode(value) {
+    var compact = value.replace(SPACES, "");
+    return DIGITS_AND_DASHES.test(compact) ? compact.replace(/-/g, "") : compact;
+  }
+
+  // difflib.SequenceMatcher(None, a, b).ratio(); without junk, as for inputs under 200 characters.
+  function ratio(a, b) {
+    var where = {};
+    for (var j = 0; j < b.length; j++) { (where[b[j]] = where[b[j]] || []).push(j); }
+    function matched(alo, ahi, blo, bhi) {
+      var besti = alo, bestj = blo, size = 0, lengths = {};
+      for (var i = alo; i < ahi; i++) {
+        var next = {}, js = where[a[i]] || [];
+        for (var k = 0; k < js.length; k++) {
+          var jj = js[k];
+          if (jj < blo) { continue; }
+          if (jj >= bhi) { break; }
+          var n = next[jj] = (lengths[jj - 1] || 0) + 1;
+          if (n > size) { besti = i - n + 1; bestj = jj - n + 1; size = n; }
+        }
+        lengths = next;
+      }
+      if (!size) { return 0; }
+      return size + matched(alo, besti, blo, bestj) + matched(besti + size, ahi, bestj + size, bhi);
+    }
+    var total = a.length + b.length;
+    return total ? 2 * matched(0, a.length, 0, b.length) / total : 1;
+  }
+  function tooSimilar(password, name) {
+    if (!password || !name) { return false; }
+    var lowered = Array.from(password.toLowerCase());
+    var parts = name.split(NON_WORD).concat([name]);
+    for (var i = 0; i < parts.length; i++) {
+      var part = Array.from(parts[i].toLowerCase());
+      if (!part.length) { continue; }
+      // As Django's UserAttributeSimilarityValidator: skip values that cannot be similar.
+      if (lowered.length >= 10 * part.length && part.length < 0.35 * lowered.length) { continue; }
+      if (ratio(lowered, part) >= 0.7) { return true; }
+    }
+    return false;
+  }
+
+  var common = [];
+  try { common = JSON.parse(doc.getElementById("common-passwords").textContent) || []; } catch (e) { /* optional */ }
   var min = parseInt(form.getAttribute("data-min"), 10) || 8;
-  var symbols = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-";
   var checks = {
-    length: function (v) { return v.length >= min; },
+    length: function (v) { return Array.from(v).length >= min; },
     lowercase: function (v) { return /[a-z]/.test(v); },
     uppercase: function (v) { return /[A-Z]/.test(v); },
     number: function (v) { return /[0-9]/.test(v); },
-    symbol: function (v) { for (var i = 0; i < v.length; i++) { if (symbols.indexOf(v[i]) >= 0) { return true; } } return false; },
-    nospace: function (v) { return v.length > 0 && !/\s/.test(v); }
+    symbol: function (v) {
+      for (var i = 0; i < v.length; i++) { if (SYMBOLS.indexOf(v[i]) >= 0) { return true; } }
+      return false;
+    },
+    nospace: function (v) { return v.length > 0 && !SPACE.test(v); },
+    common: function (v) { return v.length > 0 && common.indexOf(v.toLowerCase()) < 0; },
+    similar: function (v) { return v.length > 0 && !tooSimilar(v, username ? username.value.trim() : ""); }
   };
-  var items = form.querySelectorAll("[data-rule]");
+
+  // The checklist: each rule ticks as it is met; screen readers hear a short summary,
+  // once typing pauses and only when the number of met rules has changed.
+  var rules = form.querySelectorAll("#password-rules [data-rule]");
+  var states = [];
+  for (var r = 0; r < rules.length; r++) {
+    var state = doc.createElement("span");
+    state.className = "vh";
+    rules[r].appendChild(state);
+    states.push(state);
+  }
+  var announced = 0, timer = 0;
   function tick() {
-    var v = pw1.value;
-    for (var i = 0; i < items.length; i++) {
-      var rule = items[i].getAttribute("data-rule");
-      var met = checks[rule] ? checks[rule](v) : false;
-      items[i].classList.toggle("met", met);
+    var value = pw1.value, met = 0;
+    for (var i = 0; i < rules.length; i++) {
+      var check = checks[rules[i].getAttribute("data-rule")];
+      var ok = check ? check(value) : false;
+      rules[i].classList.toggle("met", ok);
+      states[i].textContent = " (" + text(ok ? "met" : "unmet") + ")";
+      if (ok) { met++; }
+    }
+    return met;
+  }
+  function announce() {
+    var met = tick();
+    if (met === announced) { return; }
+    announced = met;
+    rulesStatus.textContent = met === rules.length ? text("all")
+      : text("count").replace("%(met)s", met).replace("%(total)s", rules.length);
+  }
+  function later() {
+    tick();
+    clearTimeout(timer);
+    timer = setTimeout(announce, 900);
+  }
+
+  // "Passwords match", once the second field has something in it.
+  var left = false;
+  function match() {
+    var a = pw1.value, b = pw2.value, say = "", kind = "";
+    if (b && a === b) { say = text("match"); kind = "ok"; }
+    else if (b && (left || b.length >= a.length)) { say = text("nomatch"); kind = "no"; }
+    if (matchHint.textContent !== say) {
+      matchHint.textContent = say;
+      matchHint.className = "match " + kind;
     }
   }
-  if (pw1) { pw1.addEventListener("input", tick); tick(); }
-  if (code) {
-    code.addEventListener("change", function () {
-      var c = code.value.replace(/\s+/g, "");
-      if (/^[0-9-]+$/.test(c)) { c = c.replace(/-/g, ""); }
-      code.value = c;
+
+  // Show/hide: changes only the input's type, never its value.
+  function addToggle(input) {
+    var label = form.querySelector("label[for='" + input.id + "']");
+    var wrap = doc.createElement("div");
+    wrap.className = "pw";
+    input.parentNode.insertBefore(wrap, input);
+    wrap.appendChild(input);
+    var button = doc.createElement("button");
+    button.type = "button";
+    button.className = "toggle";
+    button.setAttribute("aria-pressed", "false");
+    button.setAttribute("aria-controls", input.id);
+    button.textContent = text("show");
+    var name = doc.createElement("span");
+    name.className = "vh";
+    name.textContent = " " + (label ? label.textContent : "");
+    button.appendChild(name);
+    button.addEventListener("click", function () {
+      var show = input.type === "password";
+      input.type = show ? "text" : "password";
+      button.setAttribute("aria-pressed", String(show));
     });
+    wrap.appendChild(button);
+    return button;
   }
-  form.addEventListener("submit", function (event) {
-    var button = form.querySelector("button[type=submit]");
-    if (form.getAttribute("data-busy")) { event.preventDefault(); return; }
-    form.setAttribute("data-busy", "1");
-    if (button) { button.disabled = true; button.textContent = button.getAttribute("data-busy-label") || button.textContent; }
-    var hidden = form.querySelector("[name=cognito_context_data]");
-    var user = form.querySelector("[name=username]");
+  var toggles = [];
+  if (pw1 && rulesStatus) {
+    toggles.push(addToggle(pw1));
+    pw1.addEventListener("input", function () { later(); if (pw2.value) { match(); } });
+    if (username) { username.addEventListener("input", later); }
+    tick();
+  }
+  if (pw2 && matchHint) {
+    toggles.push(addToggle(pw2));
+    pw2.setAttribute("aria-describedby",
+      ((pw2.getAttribute("aria-describedby") || "") + " match-hint").trim());
+    pw2.addEventListener("input", match);
+    pw2.addEventListener("blur", function () { left = true; match(); });
+  }
+
+  if (code) {
+    var tidy = function () {
+      var clean = normalizeCode(code.value);
+      if (clean !== code.value) { code.value = clean; }
+    };
+    code.addEventListener("input", function (event) {
+      if (!event.inputType || /^insertFrom|Replacement/.test(event.inputType)) { tidy(); }
+    });
+    code.addEventListener("change", tidy);
+  }
+
+  form.addEventListener("submit", function () {
+    if (code) { code.value = normalizeCode(code.value); }
+    // Hide the passwords again, so nothing saves or shows them as plain text.
+    for (var i = 0; i < toggles.length; i++) {
+      if (toggles[i].getAttribute("aria-pressed") === "true") { toggles[i].click(); }
+    }
+    var hidden = field("cognito_context_data");
     try {
       if (hidden && window.AmazonCognitoAdvancedSecurityData) {
         hidden.value = window.AmazonCognitoAdvancedSecurityData.getData(
-          user ? user.value : "", form.getAttribute("data-pool"), form.getAttribute("data-client")) || "";
+          username ? username.value : "", form.getAttribute("data-pool"), form.getAttribute("data-client")) || "";
       }
     } catch (e) { /* the remote script is optional: never block the form */ }
   });
