@@ -28,6 +28,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from . import logs
 from .policy import PasswordPolicy
@@ -235,6 +236,7 @@ def reset_clients() -> None:
     _policy_cache.clear()
 
 
+@sensitive_variables()
 def _base_params(cfg: CognitoSettings, username: str) -> dict[str, Any]:
     params: dict[str, Any] = {"ClientId": cfg.client_id, "Username": username}
     if cfg.client_secret:
@@ -271,6 +273,7 @@ _UNKNOWN_OUTCOME = (
 )
 
 
+@sensitive_variables()
 def _invoke(
     operation: str,
     params: dict[str, Any],
@@ -344,6 +347,7 @@ def _invoke(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+@sensitive_variables()
 def confirm_forgot_password(
     *,
     username: str,
@@ -363,6 +367,7 @@ def confirm_forgot_password(
     _invoke("ConfirmForgotPassword", params, dict(CONFIRM_ERRORS), cfg=cfg)
 
 
+@sensitive_variables()
 def forgot_password(
     *, username: str, ip_address: str | None = None, encoded_data: str | None = None
 ) -> None:

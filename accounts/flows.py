@@ -13,6 +13,7 @@ import time
 
 from django.conf import settings
 from django.forms import Form
+from django.views.decorators.debug import sensitive_variables
 
 from . import cognito, logs, ratelimit
 from .cognito import CognitoError, Kind
@@ -86,6 +87,7 @@ def log_invalid(*, action: str, form: Form, client_ip: str | None) -> None:
     )
 
 
+@sensitive_variables("password", "code")
 def confirm_reset(
     *,
     username: str,

@@ -13,8 +13,9 @@ from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import cognito, flows, messages
@@ -25,8 +26,19 @@ from .policy import CODE_MAX, USERNAME_MAX, PasswordPolicy, has_whitespace
 SESSION_USERNAME = "reset_username"
 SESSION_CODE = "reset_code"
 SESSION_DONE = "reset_done"
+SESSION_NEXT = "reset_next"
 # Codes are short; a longer value in a link is not a code and must not bloat the cookie.
 LINK_CODE_MAX = 256
+
+
+def _safe_next(url: str) -> str:
+    """A link's next= target, if it stays on an allowed host over HTTPS; else ''."""
+    if not url or len(url) > 2048:
+        return ""
+    allowed = url_has_allowed_host_and_scheme(
+        url, allowed_hosts=settings.REDIRECT_ALLOWED_HOSTS, require_https=not settings.DEBUG
+    )
+    return url if allowed else ""
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -83,13 +95,17 @@ def _render_reset(
     return response
 
 
+@sensitive_variables()
 @never_cache
 @sensitive_post_parameters("new_password1", "new_password2", "code")
 @require_http_methods(["GET", "HEAD", "POST"])
 def reset(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST" and ("code" in request.GET or "username" in request.GET):
+    if request.method != "POST" and any(k in request.GET for k in ("code", "username", "next")):
         # The emailed link: move its values into the session at once, so the
         # code is never on a rendered URL (Referer, history of later pages, logs).
+        next_url = _safe_next(request.GET.get("next", ""))
+        if next_url:
+            request.session[SESSION_NEXT] = next_url
         username = request.GET.get("username", "").strip()[:USERNAME_MAX]
         code = request.GET.get("code", "")[: min(CODE_MAX, LINK_CODE_MAX)]
         if username:
@@ -143,7 +159,8 @@ def reset(request: HttpRequest) -> HttpResponse:
 def done(request: HttpRequest) -> HttpResponse:
     if not request.session.get(SESSION_DONE):
         return redirect("accounts:reset")
-    return render(request, "accounts/done.html")
+    sign_in = request.session.get(SESSION_NEXT) or settings.SIGN_IN_URL
+    return render(request, "accounts/done.html", {"sign_in_url": sign_in})
 
 
 @never_cache

@@ -364,3 +364,39 @@ def test_sign_in_url_must_be_https_or_a_path(url: str) -> None:
     result = _settings_check({**BASE_ENV, "SIGN_IN_URL": url})
     assert result.returncode != 0
     assert "SIGN_IN_URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("https://portal.example.com/home", "https://portal.example.com/home"),
+        ("/local/path", "/local/path"),
+        ("https://evil.example/phish", "https://signin.example.com/"),
+        ("//evil.example/phish", "https://signin.example.com/"),
+        ("http://portal.example.com/home", "https://signin.example.com/"),  # not HTTPS
+        ("javascript:alert(1)", "https://signin.example.com/"),
+        ("https://portal.example.com@evil.example/", "https://signin.example.com/"),
+        ("\\\\evil.example", "https://signin.example.com/"),
+    ],
+)
+def test_next_is_checked_against_the_allowlist(
+    client: Client, site: Any, user: str, settings: Any, next_url: str, expected: str
+) -> None:
+    settings.SIGN_IN_URL = "https://signin.example.com/"
+    settings.REDIRECT_ALLOWED_HOSTS = {"portal.example.com", "signin.example.com"}
+    code = site.request_code(user)
+    client.get("/reset/", {"username": user, "code": code, "next": next_url})
+    response = client.post(
+        "/reset/",
+        {
+            "username": user,
+            "code": code,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    done = client.get("/reset/done/").content.decode()
+    assert f'href="{expected}"' in done
+    assert "evil.example" not in done
+    assert "javascript:" not in done

@@ -232,3 +232,52 @@ def test_no_secret_in_logs_or_pages_at_debug(
     for response in pages:
         for header, value in response.items():
             assert digits not in value, header
+
+
+def test_django_error_reports_hide_secrets(
+    site: Any, user: str, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected crash after the call: the 500 page and the error report hide secrets."""
+    import sys
+
+    from django.core.signals import got_request_exception
+    from django.views.debug import ExceptionReporter
+
+    from accounts import flows
+    from tests.conftest import FormClient
+
+    code = site.request_code(user)
+    seen: list[Any] = []
+
+    def crash(**kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    def remember(sender: Any, request: Any, **kwargs: Any) -> None:
+        seen.append((request, sys.exc_info()))
+
+    monkeypatch.setattr(flows, "log_attempt", crash)
+    got_request_exception.connect(remember)
+    try:
+        browser = FormClient(raise_request_exception=False)
+        response = browser.post(
+            "/reset/",
+            {
+                "username": user,
+                "code": code,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+    finally:
+        got_request_exception.disconnect(remember)
+    assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert "Something went wrong" in response.content.decode()
+    assert seen
+    request, (exc_type, exc_value, tb) = seen[0]
+    for is_email in (True, False):
+        reporter = ExceptionReporter(request, exc_type, exc_value, tb, is_email=is_email)
+        report = reporter.get_traceback_text() + reporter.get_traceback_html()
+        assert "boom" in report  # the report is real
+        assert NEW_PASSWORD not in report
+        assert code.rsplit(":", 1)[1] not in report
+        assert site.client_secret not in report
