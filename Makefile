@@ -6,10 +6,13 @@ LOCK ?= requirements-dev.lock
 # collectstatic, mypy and checks import the settings; give them a harmless environment.
 BUILD_ENV := DJANGO_SETTINGS_MODULE=tests.settings
 
-.PHONY: install run test lint typecheck system-deps bench soak screenshots audit clean
+.PHONY: install messages run test lint typecheck system-deps bench soak screenshots audit clean
 .DEFAULT_GOAL := run
 
-install: $(VENV)/.installed staticfiles/staticfiles.json
+install: $(VENV)/.installed staticfiles/staticfiles.json messages
+
+messages: $(VENV)/.installed
+	@$(BIN)/python scripts/compilemessages.py
 
 $(VENV)/.installed: $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
