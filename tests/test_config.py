@@ -400,3 +400,27 @@ def test_next_is_checked_against_the_allowlist(
     assert f'href="{expected}"' in done
     assert "evil.example" not in done
     assert "javascript:" not in done
+
+
+def _csp(env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [
+            PYTHON,
+            "-c",
+            "from django.conf import settings; "
+            "print(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src'])",
+        ],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "resetsite.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_context_data_host_allowed_only_when_enabled() -> None:
+    host = "https://amazon-cognito-assets.eu-west-1.amazoncognito.com"
+    assert host not in _csp(BASE_ENV)
+    assert host in _csp({**BASE_ENV, "COGNITO_CONTEXT_DATA": "true"})
