@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.forms import Form
@@ -87,6 +89,34 @@ def log_invalid(*, action: str, form: Form, client_ip: str | None) -> None:
     )
 
 
+def _attempt(
+    action: str,
+    success: str,
+    call: Callable[[], None],
+    *,
+    username: str,
+    client_ip: str | None,
+) -> CognitoError | None:
+    """Our limits, then the call, then exactly one log line; the failure or None."""
+    started = time.perf_counter()
+    error = _over_limit(action, username=username, client_ip=client_ip, started=started)
+    if error:
+        return error
+    try:
+        call()
+    except CognitoError as failure:
+        error = failure
+    log_attempt(
+        action=action,
+        outcome=error.kind if error else success,
+        username=username,
+        client_ip=client_ip,
+        started=started,
+        error_code=error.code if error else None,
+    )
+    return error
+
+
 @sensitive_variables("password", "code")
 def confirm_reset(
     *,
@@ -98,57 +128,36 @@ def confirm_reset(
 ) -> CognitoError | None:
     """Set the new password; returns the failure, or None on success."""
     logs.register_secrets(password, code)
-    started = time.perf_counter()
-    limited = _over_limit("confirm", username=username, client_ip=client_ip, started=started)
-    if limited:
-        return limited
-    try:
-        cognito.confirm_forgot_password(
+    return _attempt(
+        "confirm",
+        "success",
+        # A partial, not a lambda: no extra frame holding the password.
+        partial(
+            cognito.confirm_forgot_password,
             username=username,
             code=code,
             password=password,
             ip_address=client_ip,
             encoded_data=encoded_data or None,
-        )
-    except CognitoError as error:
-        log_attempt(
-            action="confirm",
-            outcome=error.kind,
-            username=username,
-            client_ip=client_ip,
-            started=started,
-            error_code=error.code,
-        )
-        return error
-    log_attempt(
-        action="confirm", outcome="success", username=username, client_ip=client_ip, started=started
+        ),
+        username=username,
+        client_ip=client_ip,
     )
-    return None
 
 
 def request_code(
     *, username: str, client_ip: str | None, encoded_data: str | None = None
 ) -> CognitoError | None:
     """Ask for a new code. Unknown accounts succeed, so the answer reveals nothing."""
-    started = time.perf_counter()
-    limited = _over_limit("forgot", username=username, client_ip=client_ip, started=started)
-    if limited:
-        return limited
-    try:
-        cognito.forgot_password(
-            username=username, ip_address=client_ip, encoded_data=encoded_data or None
-        )
-    except CognitoError as error:
-        log_attempt(
-            action="forgot",
-            outcome=error.kind,
+    return _attempt(
+        "forgot",
+        "sent",
+        partial(
+            cognito.forgot_password,
             username=username,
-            client_ip=client_ip,
-            started=started,
-            error_code=error.code,
-        )
-        return error
-    log_attempt(
-        action="forgot", outcome="sent", username=username, client_ip=client_ip, started=started
+            ip_address=client_ip,
+            encoded_data=encoded_data or None,
+        ),
+        username=username,
+        client_ip=client_ip,
     )
-    return None

@@ -317,14 +317,14 @@ def test_production_server_from_environment_only(gunicorn: Any, pool: Any) -> No
     assert any('"event": "http_request"' in line and '"path": "/reset/"' in line for line in lines)
 
 
-def test_check_deploy_is_clean_with_production_settings() -> None:
+def _check_deploy(**extra: str) -> subprocess.CompletedProcess[str]:
     env = {
         **BASE_ENV,
         "DJANGO_SECRET_KEY": "kq8" + "Zx9-Vb2_Lm4" * 6,
-        "DJANGO_ALLOWED_HOSTS": "reset.example.com",
         "DJANGO_SETTINGS_MODULE": "resetsite.settings",
+        **extra,
     }
-    result = subprocess.run(
+    return subprocess.run(
         [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -333,26 +333,16 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    result = _check_deploy(DJANGO_ALLOWED_HOSTS="reset.example.com")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_check_deploy_catches_debug() -> None:
-    env = {
-        **BASE_ENV,
-        "DJANGO_SECRET_KEY": "kq8" + "Zx9-Vb2_Lm4" * 6,
-        "DJANGO_DEBUG": "true",
-        "DJANGO_SETTINGS_MODULE": "resetsite.settings",
-    }
-    result = subprocess.run(
-        [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _check_deploy(DJANGO_DEBUG="true")
     assert result.returncode != 0
     assert "DEBUG" in result.stdout + result.stderr
 
