@@ -89,6 +89,7 @@ def log_invalid(*, action: str, form: Form, client_ip: str | None) -> None:
     )
 
 
+@sensitive_variables("call")
 def _attempt(
     action: str,
     success: str,
