@@ -9,4 +9,5 @@ urlpatterns = [
     path("reset/done/", views.done, name="done"),
     path("forgot/", views.forgot, name="forgot"),
     path("forgot/sent/", views.forgot_sent, name="forgot_sent"),
+    path("theme.css", views.theme_css, name="theme_css"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import re
@@ -10,16 +11,18 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import CommonPasswordValidator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import cognito, flows, messages
 from .cognito import CognitoError, Kind
+from .colors import Palette
 from .forms import ForgotForm, ResetForm
 from .policy import CODE_MAX, USERNAME_MAX, PasswordPolicy, has_whitespace
 
@@ -29,6 +32,8 @@ SESSION_DONE = "reset_done"
 SESSION_NEXT = "reset_next"
 # Codes are short; a longer value in a link is not a code and must not bloat the cookie.
 LINK_CODE_MAX = 256
+# Failures the person can't fix in the form: the page shows SUPPORT_URL or SUPPORT_EMAIL.
+SUPPORT_KINDS = frozenset(Kind) - {Kind.CODE_INVALID, Kind.PASSWORD_REJECTED, Kind.PASSWORD_REUSED}
 
 
 def _safe_next(url: str) -> str:
@@ -83,6 +88,7 @@ def _render_reset(
         "min_length": form.policy.minimum_length,
         "common_passwords": _common_passwords(form.policy),
         "problem_kind": problem.kind if problem else "",
+        "show_support": bool(problem and problem.kind in SUPPORT_KINDS),
         "retry_text": messages.retry_text(problem.retry_after)
         if problem and problem.retry_after
         else "",
@@ -190,7 +196,7 @@ def forgot(request: HttpRequest) -> HttpResponse:
         response = render(
             request,
             "accounts/forgot.html",
-            {"form": form, "problem_kind": error.kind},
+            {"form": form, "problem_kind": error.kind, "show_support": error.kind in SUPPORT_KINDS},
             status=problem.status,
         )
         if error.retry_after:
@@ -213,6 +219,40 @@ def forgot_sent(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("ok\n", content_type="text/plain")
     response["Cache-Control"] = "no-store"
+    return response
+
+
+# The brand colours (settings.BRAND_PALETTE) as CSS custom properties over site.css's.
+# A new format here needs a new "1-" prefix, in base.html too: browsers cache it for a year.
+THEME_CSS_FORMAT = "1"
+THEME_CSS = (
+    ":root{{--brand:{brand};--brand-strong:{brand_strong};--on-brand:{on_brand};--focus:{brand}}}\n"
+    "@media (prefers-color-scheme:dark){{:root{{--brand:{brand_dark};"
+    "--brand-strong:{brand_dark_strong};--on-brand:{on_brand_dark};--focus:{brand_dark}}}}}\n"
+)
+
+
+def theme_version(palette: Palette) -> str:
+    """The ?v= of /theme.css, as base.html builds it: changes whenever the CSS would."""
+    return THEME_CSS_FORMAT + "-" + "".join(c.lstrip("#") for c in dataclasses.astuple(palette))
+
+
+@xframe_options_exempt
+@require_GET
+def theme_css(request: HttpRequest) -> HttpResponse:
+    """BRAND_COLOR's shades, linked from every page when it is set; cached for a year.
+    A stylesheet, like the static ones: no page headers (CSP, X-Frame-Options)."""
+    palette: Palette | None = settings.BRAND_PALETTE
+    if palette is None:
+        raise Http404
+    response = HttpResponse(
+        THEME_CSS.format(**dataclasses.asdict(palette)), content_type="text/css; charset=utf-8"
+    )
+    if request.GET.get("v") == theme_version(palette):
+        response["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:  # an old or missing version: serve today's colours, but don't let them stick
+        response["Cache-Control"] = "no-cache"
+    setattr(response, "_csp_exempt", True)  # noqa: B010 - what django-csp's @csp_exempt() sets
     return response
 
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the test suites start for real: Chromium (browser tests),
-# redis-server (shared cache), nginx (scale-out). Installed through apt when missing.
+# redis-server (shared cache), nginx (scale-out), gettext (translation check).
+# Installed through apt when missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v xgettext >/dev/null 2>&1 || need+=(gettext)  # the translation test extracts strings
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing Debian packages: ${need[*]}"

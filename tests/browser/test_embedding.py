@@ -1,0 +1,435 @@
+"""The site fitted into a company portal, in Chromium.
+
+Branded pages (name, logo, colour, footer, support link) pass axe in light and dark.
+
+The site in a portal's frame: a portal page on another origin frames
+the site with the snippet from docs/embedding.md, the user resets the password inside
+the frame, and the portal hears the height, "done" and "sign-in" messages.
+
+Origins: the site on http://localhost:A, the allowed portal on http://localhost:B —
+different origins, the same *site* (scheme + registrable domain), as a portal on
+portal.example.com framing reset.example.com. The same portal server reached as
+http://127.0.0.1:B is a different *site*: there Chromium blocks the frame's cookies
+as third-party cookies, and the test pins what the user then sees. A portal on
+http://localhost:C, not in FRAME_ANCESTORS, cannot frame the site at all.
+
+The site runs with the settings resetsite/settings.py computes for FRAME_ANCESTORS
+(read from a subprocess that imports them), in a server of its own: the session's
+server has loaded the default middleware, X-Frame-Options included.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Response, expect
+
+from tests.browser.conftest import SIGN_IN_URL
+from tests.browser.harness import NEW_PASSWORD, USERNAME, Reset, SiteServer, reach
+from tests.browser.test_accessibility import axe_violations
+from tests.conftest import OLD_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DOCS_SITE = "https://reset.example.com"  # the snippet's placeholder for the site's origin
+OTHER_ALLOWED = "https://intranet.example.com"  # allowed too, but never the parent here
+EMBEDDING_SETTINGS = (
+    "FRAME_ANCESTORS",
+    "MIDDLEWARE",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_NAME",
+    "CSRF_COOKIE_SAMESITE",
+    "CSRF_COOKIE_SECURE",
+    "CSRF_COOKIE_NAME",
+    "LANGUAGE_COOKIE_SAMESITE",
+    "LANGUAGE_COOKIE_SECURE",
+    "LANGUAGE_COOKIE_NAME",
+)
+# Where the portal's listener reports every message it gets, whatever its origin.
+RECORDER = """<script>
+  window.addEventListener("message", function (event) {
+    window.portalReceived(event.origin, JSON.stringify(event.data));
+  });
+</script>"""
+
+
+def portal_snippet() -> str:
+    """The copy-paste snippet of docs/embedding.md, exactly as documented."""
+    found = re.search(r"```html\n(.*?)```", (ROOT / "docs/embedding.md").read_text(), re.S)
+    assert found, "docs/embedding.md has no ```html snippet"
+    assert DOCS_SITE in found[1]
+    return found[1]
+
+
+class Portal:
+    """A page of a portal, on a loopback port of its own: the docs' snippet framing the site."""
+
+    def __init__(self) -> None:
+        portal = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(portal.body)))
+                self.end_headers()
+                self.wfile.write(portal.body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.body = b""
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def frame(self, site_origin: str) -> Portal:
+        self.body = (
+            '<!doctype html><html lang="en"><meta charset="utf-8"><title>Portal</title>'
+            "<h1>Example portal</h1>\n"
+            + portal_snippet().replace(DOCS_SITE, site_origin)
+            + RECORDER
+        ).encode()
+        return self
+
+    def origin(self, host: str = "localhost") -> str:
+        return f"http://{host}:{self.port}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def embedding_settings(origins: list[str]) -> dict[str, Any]:
+    """What resetsite/settings.py computes with FRAME_ANCESTORS set, read from a fresh
+    process (settings are computed once, at import)."""
+    script = (
+        "import json; from django.conf import settings as s; "
+        f"names = {list(EMBEDDING_SETTINGS)!r}; "
+        "found = {n: getattr(s, n) for n in names}; "
+        "found['frame-ancestors'] = s.CONTENT_SECURITY_POLICY['DIRECTIVES']['frame-ancestors']; "
+        "print(json.dumps(found))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "FRAME_ANCESTORS": ",".join(origins),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return dict(json.loads(result.stdout.splitlines()[-1]))
+
+
+@dataclass
+class Framing:
+    site: SiteServer
+    portal: Portal  # allowed as http://localhost:PORT (same site) and http://127.0.0.1:PORT
+    stranger: Portal  # not allowed
+    pool: Any
+    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def site_origin(self) -> str:
+        return self.site.url
+
+    def listen(self, page: Page) -> None:
+        page.expose_function(
+            "portalReceived", lambda origin, data: self.received.append((origin, json.loads(data)))
+        )
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [data for _, data in self.received if data.get("type") == kind]
+
+
+@pytest.fixture
+def framing(settings: Any, reset_site: Any, live_site: SiteServer) -> Iterator[Framing]:
+    portal, stranger = Portal(), Portal()
+    found = embedding_settings([portal.origin(), portal.origin("127.0.0.1"), OTHER_ALLOWED])
+    # What the settings promise for this mode, before relying on them.
+    assert found["frame-ancestors"] == found["FRAME_ANCESTORS"]
+    assert "django.middleware.clickjacking.XFrameOptionsMiddleware" not in found["MIDDLEWARE"]
+    assert found["SESSION_COOKIE_SAMESITE"] == found["CSRF_COOKIE_SAMESITE"] == "None"
+    assert found["SESSION_COOKIE_SECURE"]
+    assert found["CSRF_COOKIE_SECURE"]
+    for name in EMBEDDING_SETTINGS:
+        setattr(settings, name, found[name])
+    policy = settings.CONTENT_SECURITY_POLICY
+    settings.CONTENT_SECURITY_POLICY = {
+        **policy,
+        "DIRECTIVES": {**policy["DIRECTIVES"], "frame-ancestors": found["frame-ancestors"]},
+    }
+    site = SiteServer().start()  # loads the middleware as just set
+    try:
+        yield Framing(
+            site=site,
+            portal=portal.frame(site.url),
+            stranger=stranger.frame(site.url),
+            pool=reset_site,
+        )
+    finally:
+        stranger.stop()
+        portal.stop()
+        site.stop()
+
+
+def wait_until(page: Page, condition: Callable[[], bool], what: str, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(50)
+
+
+def emailed_link(base: str, code: str) -> str:
+    return f"{base}/?" + urllib.parse.urlencode({"username": USERNAME, "code": code})
+
+
+def test_reset_inside_a_portal_frame(page: Page, framing: Framing, csp_errors: list[str]) -> None:
+    framing.listen(page)
+    page.context.route(
+        f"{SIGN_IN_URL}**",
+        lambda route: route.fulfill(
+            body="<!doctype html><title>Sign in</title><h1>Sign in</h1>",
+            content_type="text/html",
+        ),
+    )
+    documents: list[Response] = []
+    page.on(
+        "response",
+        lambda r: documents.append(r) if r.request.resource_type == "document" else None,
+    )
+    code = framing.pool.request_code(USERNAME)
+    portal = framing.portal.origin()
+    page.goto(emailed_link(portal, code))
+    # The snippet passed the link's values to the frame and took them out of the address bar.
+    expect(page).to_have_url(f"{portal}/")
+    frame = page.frame_locator("#reset-frame")
+    expect(frame.locator("#id_username")).to_have_value(USERNAME)  # the session cookie works
+    expect(frame.locator("#id_code")).to_have_value(code)
+    expect(frame.locator("html")).to_have_class(re.compile(r"\bframed\b"))
+
+    framed = next(r for r in documents if r.url == f"{framing.site_origin}/reset/")
+    assert "X-Frame-Options".lower() not in framed.headers
+    assert (
+        f"frame-ancestors {portal} {framing.portal.origin('127.0.0.1')} {OTHER_ALLOWED}"
+        in framed.headers["content-security-policy"]
+    )
+
+    iframe = page.locator("#reset-frame")
+
+    def content_height() -> int:
+        return int(
+            frame.locator("html").evaluate("e => Math.ceil(e.getBoundingClientRect().height)")
+        )
+
+    def frame_height() -> int:
+        return int(iframe.evaluate("e => Math.round(e.getBoundingClientRect().height)"))
+
+    def settled() -> bool:
+        heights = framing.of_type("resize")
+        return bool(heights) and heights[-1]["height"] == content_height() == frame_height()
+
+    # The portal sized the frame to the page: no inner scrollbar, no gap.
+    wait_until(page, settled, "the frame to take the page's height")
+    form_height = frame_height()
+    assert form_height > 500
+
+    # The page grows while the person types: the portal hears it at once.
+    frame.locator("#id_new_password1").fill(NEW_PASSWORD)
+    frame.locator("#id_new_password2").fill(NEW_PASSWORD + "x")
+    frame.locator("#id_new_password2").blur()
+    expect(frame.locator("#match-hint")).to_have_text("Passwords don't match yet")
+    wait_until(page, lambda: settled() and frame_height() > form_height, "a taller frame")
+
+    frame.locator("#id_new_password2").fill(NEW_PASSWORD)
+    frame.get_by_role("button", name="Set new password").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Your password has been changed")
+    wait_until(page, lambda: bool(framing.of_type("done")), "the done message")
+    wait_until(page, lambda: settled() and frame_height() < form_height, "a shorter frame")
+    assert framing.pool.can_sign_in(USERNAME, NEW_PASSWORD)
+    assert not framing.pool.can_sign_in(USERNAME, OLD_PASSWORD)
+
+    # "Sign in" tells the portal, then opens the sign-in page in the whole window.
+    frame.get_by_role("link", name="Sign in").click()
+    expect(page).to_have_url(SIGN_IN_URL)
+    wait_until(page, lambda: bool(framing.of_type("sign-in")), "the sign-in message")
+
+    assert framing.of_type("done") == [{"source": "cognito-reset", "type": "done"}]
+    assert framing.of_type("sign-in") == [
+        {"source": "cognito-reset", "type": "sign-in", "url": SIGN_IN_URL}
+    ]
+    assert {kind for _, m in framing.received for kind in [m["type"]]} == {
+        "resize",
+        "done",
+        "sign-in",
+    }
+    for origin, message in framing.received:
+        assert origin == framing.site_origin
+        assert message["source"] == "cognito-reset"
+        assert set(message) <= {"source", "type", "height", "url"}
+    everything = json.dumps(framing.received)
+    for secret in (code, NEW_PASSWORD, USERNAME, "alice"):
+        assert secret not in everything
+    assert csp_errors == []
+
+
+def test_a_portal_not_allowed_cannot_frame_the_site(page: Page, framing: Framing) -> None:
+    framing.listen(page)
+    refusals: list[str] = []
+    page.on(
+        "console",
+        lambda m: refusals.append(m.text) if "frame-ancestors" in m.text else None,
+    )
+    # Same host, another port: another origin, not in FRAME_ANCESTORS.
+    page.goto(f"{framing.stranger.origin()}/")
+    wait_until(page, lambda: bool(refusals), "Chromium to refuse the frame")
+    child = page.frames[1]
+    assert child.url.startswith("chrome-error://")  # Chromium's error page, not ours
+    assert child.locator("#reset-form").count() == 0
+    assert "violates the following Content Security Policy directive" in refusals[0]
+    page.wait_for_timeout(300)
+    assert framing.received == []
+
+
+def test_a_portal_on_another_site_gets_no_cookies(page: Page, framing: Framing) -> None:
+    """http://127.0.0.1 framing http://localhost: allowed, but a different site, so the
+    frame's cookies are third-party, and this Chromium blocks them (docs/embedding.md).
+    The frame works and talks to the portal; the reset can't complete inside it, and the
+    person is told so and offered the form in a tab of its own."""
+    framing.listen(page)
+    code = framing.pool.request_code(USERNAME)
+    page.goto(emailed_link(framing.portal.origin("127.0.0.1"), code))
+    frame = page.frame_locator("#reset-frame")
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    wait_until(page, lambda: bool(framing.of_type("resize")), "a resize message")
+    expect(frame.locator("#id_code")).to_have_value("")  # the session cookie was refused
+    assert page.context.cookies() == []
+    frame.locator("#id_username").fill(USERNAME)
+    frame.locator("#id_code").fill(code)
+    frame.locator("#id_new_password1").fill(NEW_PASSWORD)
+    frame.locator("#id_new_password2").fill(NEW_PASSWORD)
+    frame.get_by_role("button", name="Set new password").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Your page expired")
+    new_tab = frame.get_by_role("link", name="Open the form in a new tab")
+    expect(new_tab).to_have_attribute("target", "_blank")
+    with page.context.expect_page() as opened:
+        new_tab.click()
+    tab = opened.value
+    expect(tab).to_have_url(f"{framing.site_origin}/reset/")
+    expect(tab.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    assert framing.pool.can_sign_in(USERNAME, OLD_PASSWORD)  # nothing changed meanwhile
+
+
+def test_embedded_and_branded_page_weight(
+    browser: Browser, framing: Framing, settings: Any
+) -> None:
+    """The heaviest configuration — the frame's script and the brand stylesheet — within
+    the 15 KB budget of test_page_weight.py."""
+    from accounts.colors import palette
+
+    settings.BRAND_COLOR = "#e30613"
+    settings.BRAND_PALETTE = palette("#e30613")
+    settings.BRAND_NAME = "Example Corp"
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    responses: list[Response] = []
+    page.on("response", lambda response: responses.append(response))
+    code = framing.pool.request_code(USERNAME)
+    page.goto(emailed_link(f"{framing.site_origin}/reset", code))
+    page.wait_for_load_state("load")
+    sizes = {}
+    for response in responses:
+        kind = response.request.resource_type
+        if response.status == 200 and kind in ("document", "stylesheet", "script"):
+            measured = response.request.sizes()
+            sizes[response.url] = (
+                kind,
+                measured["responseBodySize"] + measured["responseHeadersSize"],
+            )
+    context.close()
+    kinds = sorted(kind for kind, _ in sizes.values())
+    assert kinds == ["document", "script", "script", "stylesheet", "stylesheet"], sizes
+    total = sum(size for _, size in sizes.values())
+    print(f"\nembedded + branded /reset/: {total} B of HTML+CSS+JS: {sizes}")
+    assert total <= 15 * 1024
+
+
+@pytest.mark.parametrize("colour", ["#ffcc00", "#0b6e4f"])  # a light and a dark brand colour
+def test_branded_pages_pass_axe(
+    reset: Reset, reset_site: Any, proxy: Any, settings: Any, colour: str
+) -> None:
+    from accounts.colors import palette
+
+    settings.BRAND_NAME = "Example Corp"
+    settings.BRAND_LOGO_URL = "/static/accounts/favicon.svg"
+    settings.BRAND_COLOR = colour
+    settings.BRAND_PALETTE = shades = palette(colour)
+    settings.FOOTER_TEXT = "© Example Corp · IT service desk"
+    settings.SUPPORT_URL = "https://help.example.com/"
+    page = reset.page
+    for state in ("typing", "service-down", "done"):
+        page.emulate_media(color_scheme="light")
+        reach(state, reset, reset_site, proxy)
+        expect(page.get_by_role("banner").get_by_role("img", name="Example Corp")).to_be_visible()
+        expect(page.get_by_role("contentinfo")).to_contain_text("IT service desk")
+        if state == "service-down":
+            expect(page.get_by_role("link", name="Contact support")).to_be_visible()
+        button = page.locator(".primary").first
+        assert button.evaluate("e => getComputedStyle(e).backgroundColor") == rgb(shades.brand)
+        assert axe_violations(page) == [], state
+        page.emulate_media(color_scheme="dark")
+        assert button.evaluate("e => getComputedStyle(e).backgroundColor") == rgb(shades.brand_dark)
+        assert axe_violations(page) == [], state
+
+
+def rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def test_a_parent_outside_the_list_hears_nothing_even_when_framed(
+    page: Page, framing: Framing, settings: Any
+) -> None:
+    """Defence in depth, should the CSP not stop the framing (a proxy that drops the
+    header, an old browser): the script itself posts only to FRAME_ANCESTORS origins."""
+    policy = settings.CONTENT_SECURITY_POLICY
+    outsider = framing.stranger.origin()
+    settings.CONTENT_SECURITY_POLICY = {
+        **policy,
+        "DIRECTIVES": {
+            **policy["DIRECTIVES"],
+            "frame-ancestors": [*policy["DIRECTIVES"]["frame-ancestors"], outsider],
+        },
+    }
+    assert outsider not in settings.FRAME_ANCESTORS
+    framing.listen(page)
+    page.goto(f"{outsider}/")
+    frame = page.frame_locator("#reset-frame")
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    expect(frame.locator("html")).not_to_have_class(re.compile(r"\bframed\b"))
+    frame.locator("#id_new_password1").fill("abc")  # the page grows: nothing is said
+    page.wait_for_timeout(500)
+    assert framing.received == []
+    # The same page, framed by an allowed portal, does talk.
+    page.goto(f"{framing.portal.origin()}/")
+    wait_until(page, lambda: bool(framing.of_type("resize")), "a resize message")
