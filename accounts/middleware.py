@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from http.cookies import Morsel
 import uuid
 from collections.abc import Callable
 
@@ -12,6 +13,13 @@ from django.utils import translation
 
 from . import logs
 from .clientip import client_ip, parse_ip
+
+# Partitioned cookies (CHIPS) let the framed site keep its session where the
+# browser blocks third-party cookies: the cookie is keyed to the portal's site.
+# Python 3.14's http.cookies knows the attribute; teach 3.11's the same way.
+if "partitioned" not in Morsel._reserved:  # type: ignore[attr-defined]
+    Morsel._reserved["partitioned"] = "Partitioned"  # type: ignore[attr-defined]
+    Morsel._flags.add("partitioned")  # type: ignore[attr-defined]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -112,6 +120,14 @@ class RequestContextMiddleware:
             logs.request_id.reset(id_token)
             logs._request_secrets.reset(secrets_token)
         response["X-Request-ID"] = rid
+        if settings.FRAME_ANCESTORS:
+            for name in (
+                settings.SESSION_COOKIE_NAME,
+                settings.CSRF_COOKIE_NAME,
+                settings.LANGUAGE_COOKIE_NAME,
+            ):
+                if name in response.cookies:
+                    response.cookies[name]["partitioned"] = True
         return response
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from accounts.colors import WHITE, contrast, palette, parse_hex
+from tests.conftest import FormClient
 from tests.test_config import BASE_ENV, _settings_check
 
 
@@ -69,3 +70,21 @@ def test_accept_language_and_unknown_lang(client: Client, site: Any) -> None:
     assert ignored.status_code == HTTPStatus.OK
     assert '<html lang="fr"' in ignored.content.decode()
     assert "__Host-lang" not in ignored.cookies
+
+
+def test_framed_mode_partitions_cookies_and_offers_a_new_tab(
+    client: Client, site: Any, settings: Any
+) -> None:
+    settings.FRAME_ANCESTORS = ["https://portal.example.net"]
+    response = client.get("/reset/", {"username": "a", "code": "1"})
+    header = response.cookies["__Host-session"].output()
+    assert "Partitioned" in header
+    assert "Secure" in header
+    csrf = FormClient(enforce_csrf_checks=True).post("/reset/", {"username": "a"})
+    assert csrf.status_code == HTTPStatus.FORBIDDEN
+    assert 'target="_blank"' in csrf.content.decode()  # where cookies are refused anyway
+
+
+def test_unframed_cookies_are_not_partitioned(client: Client, site: Any) -> None:
+    response = client.get("/reset/", {"username": "a", "code": "1"})
+    assert "Partitioned" not in response.cookies["__Host-session"].output()

@@ -9,8 +9,8 @@ the frame, and the portal hears the height, "done" and "sign-in" messages.
 Origins: the site on http://localhost:A, the allowed portal on http://localhost:B —
 different origins, the same *site* (scheme + registrable domain), as a portal on
 portal.example.com framing reset.example.com. The same portal server reached as
-http://127.0.0.1:B is a different *site*: there Chromium blocks the frame's cookies
-as third-party cookies, and the test pins what the user then sees. A portal on
+http://127.0.0.1:B is a different *site*: there Chromium blocks third-party cookies,
+and the site's Partitioned (CHIPS) cookies keep the reset working. A portal on
 http://localhost:C, not in FRAME_ANCESTORS, cannot frame the site at all.
 
 The site runs with the settings resetsite/settings.py computes for FRAME_ANCESTORS
@@ -311,33 +311,30 @@ def test_a_portal_not_allowed_cannot_frame_the_site(page: Page, framing: Framing
     assert framing.received == []
 
 
-def test_a_portal_on_another_site_gets_no_cookies(page: Page, framing: Framing) -> None:
+def test_a_portal_on_another_site_works_with_partitioned_cookies(
+    page: Page, framing: Framing
+) -> None:
     """http://127.0.0.1 framing http://localhost: allowed, but a different site, so the
-    frame's cookies are third-party, and this Chromium blocks them (docs/embedding.md).
-    The frame works and talks to the portal; the reset can't complete inside it, and the
-    person is told so and offered the form in a tab of its own."""
+    frame's cookies are third-party, which this Chromium blocks. The site's cookies are
+    Partitioned (CHIPS) in this mode: kept for this portal only, and the reset works."""
     framing.listen(page)
     code = framing.pool.request_code(USERNAME)
     page.goto(emailed_link(framing.portal.origin("127.0.0.1"), code))
     frame = page.frame_locator("#reset-frame")
     expect(frame.get_by_role("heading", level=1)).to_have_text("Choose a new password")
-    wait_until(page, lambda: bool(framing.of_type("resize")), "a resize message")
-    expect(frame.locator("#id_code")).to_have_value("")  # the session cookie was refused
-    assert page.context.cookies() == []
-    frame.locator("#id_username").fill(USERNAME)
-    frame.locator("#id_code").fill(code)
+    expect(frame.locator("#id_code")).to_have_value(code)  # the session cookie was kept
+    cookies = page.context.cookies()
+    assert cookies, "the framed site set no cookie"
+    for cookie in cookies:
+        assert cookie["secure"]
+        assert cookie["sameSite"] == "None"
+        assert cookie.get("partitionKey", "http://127.0.0.1") == "http://127.0.0.1"
     frame.locator("#id_new_password1").fill(NEW_PASSWORD)
     frame.locator("#id_new_password2").fill(NEW_PASSWORD)
     frame.get_by_role("button", name="Set new password").click()
-    expect(frame.get_by_role("heading", level=1)).to_have_text("Your page expired")
-    new_tab = frame.get_by_role("link", name="Open the form in a new tab")
-    expect(new_tab).to_have_attribute("target", "_blank")
-    with page.context.expect_page() as opened:
-        new_tab.click()
-    tab = opened.value
-    expect(tab).to_have_url(f"{framing.site_origin}/reset/")
-    expect(tab.get_by_role("heading", level=1)).to_have_text("Choose a new password")
-    assert framing.pool.can_sign_in(USERNAME, OLD_PASSWORD)  # nothing changed meanwhile
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Your password has been changed")
+    wait_until(page, lambda: bool(framing.of_type("done")), "the done message")
+    assert framing.pool.can_sign_in(USERNAME, NEW_PASSWORD)
 
 
 def test_embedded_and_branded_page_weight(
