@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 from typing import Any
 
 from django import forms
@@ -16,6 +18,7 @@ from .policy import (
     CONTEXT_DATA_MAX,
     PASSWORD_MAX,
     PasswordPolicy,
+    could_meet,
     has_whitespace,
     is_valid_code,
     is_valid_username,
@@ -24,6 +27,22 @@ from .policy import (
 )
 
 _common = CommonPasswordValidator()
+
+
+@functools.lru_cache(maxsize=8)
+def common_passwords_for(policy: PasswordPolicy, limit: int = 200) -> list[str]:
+    """The most common passwords a password meeting ``policy`` could still be, most
+    common first, for the live checklist. The form itself checks the whole list."""
+    found: list[str] = []
+    with gzip.open(_common.DEFAULT_PASSWORD_LIST_PATH, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            word = line.strip()
+            if could_meet(policy, word):
+                found.append(word)
+                if len(found) == limit:
+                    break
+    return found
+
 
 # Generous browser-side caps: longer input is refused server-side with a message.
 _USERNAME_ATTRS = {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}

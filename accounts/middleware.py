@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from http.cookies import Morsel
 import uuid
 from collections.abc import Callable
+from http.cookies import Morsel
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse

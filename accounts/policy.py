@@ -119,3 +119,10 @@ def too_similar(password: str, username: str, max_similarity: float = 0.7) -> bo
         if matcher.quick_ratio() >= max_similarity and matcher.ratio() >= max_similarity:
             return True
     return False
+
+
+def could_meet(policy: PasswordPolicy, word: str) -> bool:
+    """Whether some casing of a lowercase ``word`` meets ``policy`` (for the live
+    checklist's common-password tick: Django compares passwords lowercased)."""
+    variant = re.sub("[a-z]", lambda m: m[0].upper(), word, count=1)
+    return not has_whitespace(word) and not policy.unmet(variant)

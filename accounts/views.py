@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import gzip
-import re
 from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,8 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import cognito, flows, messages
 from .cognito import CognitoError, Kind
 from .colors import Palette
-from .forms import ForgotForm, ResetForm
-from .policy import CODE_MAX, USERNAME_MAX, PasswordPolicy, has_whitespace
+from .forms import ForgotForm, ResetForm, common_passwords_for
+from .policy import CODE_MAX, USERNAME_MAX, PasswordPolicy
 
 SESSION_USERNAME = "reset_username"
 SESSION_CODE = "reset_code"
@@ -57,24 +53,6 @@ def _policy_rules(policy: PasswordPolicy) -> list[tuple[str, str]]:
     ]
 
 
-@functools.lru_cache(maxsize=8)
-def _common_passwords(policy: PasswordPolicy, limit: int = 200) -> list[str]:
-    """For the live checklist: the most common passwords that a password meeting
-    ``policy`` could still be (Django compares lowercased). The form checks them all."""
-    path = CommonPasswordValidator().DEFAULT_PASSWORD_LIST_PATH
-    found: list[str] = []
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            word = line.strip()
-            # The most permissive casing: its first letter upper, the rest lower.
-            variant = re.sub("[a-z]", lambda m: m[0].upper(), word, count=1)
-            if not has_whitespace(word) and not policy.unmet(variant):
-                found.append(word)
-                if len(found) == limit:
-                    break
-    return found
-
-
 def _render_reset(
     request: HttpRequest,
     form: ResetForm,
@@ -86,7 +64,7 @@ def _render_reset(
         "form": form,
         "rules": _policy_rules(form.policy),
         "min_length": form.policy.minimum_length,
-        "common_passwords": _common_passwords(form.policy),
+        "common_passwords": common_passwords_for(form.policy),
         "problem_kind": problem.kind if problem else "",
         "show_support": bool(problem and problem.kind in SUPPORT_KINDS),
         "retry_text": messages.retry_text(problem.retry_after)
