@@ -42,6 +42,7 @@ typecheck: install
 test: install system-deps lint typecheck
 	$(BIN)/pytest
 
+# Japanese needs a CJK font for the pictures (Debian: fonts-ipafont-gothic).
 screenshots: install
 	$(BIN)/python scripts/screenshots.py
 
