@@ -82,6 +82,8 @@ def main() -> int:
         # Plain http on loopback: not every browser keeps Secure cookies there.
         "DJANGO_SECURE_COOKIES": os.environ.get("DJANGO_SECURE_COOKIES", "false"),
     }
+    # Stop the site with us, also on SIGTERM (Python's default would skip `finally`).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -103,7 +105,7 @@ def main() -> int:
             flush=True,
         )
         return server.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         return 0
     finally:
         if server.poll() is None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import urllib.parse
@@ -37,6 +39,7 @@ def test_demo_link_resets_the_password(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     try:
         link = ""
@@ -84,5 +87,17 @@ def test_demo_link_resets_the_password(tmp_path: Path) -> None:
         pool = Pool(**json.loads(state))
         assert pool.can_sign_in("demo@example.com", new_password)
     finally:
-        demo.terminate()
+        demo.terminate()  # the demo stops its own server on SIGTERM
         demo.wait(timeout=30)
+        server_left = _answers(site)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(demo.pid, signal.SIGKILL)  # and nothing of it may outlive the test
+    assert not server_left, "the demo left its server running after SIGTERM"
+
+
+def _answers(site: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{site}/healthz", timeout=2):
+            return True
+    except OSError:
+        return False
