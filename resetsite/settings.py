@@ -128,6 +128,11 @@ TEMPLATES = [
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Django's default keeps 300 entries and evicts the least recently used: a
+    # flood of other attempts would evict a username's counter and lift its
+    # limit. 100,000 small counters are at most a few tens of MB.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 if "redis" in CACHES["default"]["BACKEND"].lower():
     # A dead Redis must cost a request at most a second, never hang it.
     CACHES["default"].setdefault("OPTIONS", {}).update(

@@ -252,3 +252,15 @@ def test_redis_down_fails_open_or_closed_never_500(
     assert response.status_code == status
     if status == HTTPStatus.TOO_MANY_REQUESTS:
         assert int(response["Retry-After"]) > 0
+
+
+def test_a_flood_of_other_keys_cannot_evict_a_counter(settings: Any) -> None:
+    """With the default in-process cache, filling it must not lift a username's limit."""
+    assert settings.CACHES["default"]["OPTIONS"]["MAX_ENTRIES"] >= 100_000
+    rate = Rate(5, 900)
+    outcomes = []
+    for guess in range(20):
+        outcomes.append(ratelimit.hit("confirm:user", "victim", rate))
+        for other in range(400):  # an attacker's decoys between guesses
+            ratelimit.hit("confirm:user", f"decoy-{guess}-{other}", rate)
+    assert outcomes.count(None) == 5
