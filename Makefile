@@ -42,6 +42,15 @@ typecheck: install
 test: install system-deps lint typecheck
 	$(BIN)/pytest
 
+# Benchmarks and the soak test drive load with wrk (Debian package wrk).
+bench: install
+	@bash scripts/system-deps.sh wrk
+	$(BIN)/python scripts/bench.py $(ARGS)
+
+soak: install
+	@bash scripts/system-deps.sh wrk
+	$(BIN)/python scripts/soak.py $(ARGS)
+
 # Japanese needs a CJK font for the pictures (Debian: fonts-ipafont-gothic).
 screenshots: install
 	$(BIN)/python scripts/screenshots.py

@@ -12,3 +12,9 @@ application = get_wsgi_application()
 from accounts import cognito  # noqa: E402
 
 cognito.warm_up()
+
+# The checklist's common passwords for the pool's policy: built on first use, so
+# the first wave of requests after a start would each build it (~0.1 s of CPU).
+from accounts.forms import common_passwords_for  # noqa: E402
+
+common_passwords_for(cognito.password_policy())
