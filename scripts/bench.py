@@ -453,9 +453,14 @@ def run_wrk(
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=duration + 60, check=False
     )
-    line = next((x for x in done.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
-    if done.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+    return parse_wrk(done.returncode, done.stdout, done.stderr, connections)
+
+
+def parse_wrk(returncode: int, stdout: str, stderr: str, connections: int) -> WrkResult:
+    """The WRK_JSON line our Lua script prints at the end of a run."""
+    line = next((x for x in stdout.splitlines() if x.startswith("WRK_JSON ")), None)
+    if returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({returncode}): {stdout}\n{stderr}")
     data = json.loads(line.split(" ", 1)[1])
     return WrkResult(
         connections=connections,

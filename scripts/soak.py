@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import math
 import signal
 import subprocess
@@ -44,6 +43,7 @@ from bench import (
     WrkResult,
     fetch_csrf,
     machine,
+    parse_wrk,
     rss_mb,
     settle,
     wrk_binary,
@@ -161,21 +161,7 @@ def start_wrk(
 
 def finish_wrk(process: subprocess.Popen[str], connections: int, timeout: float) -> WrkResult:
     stdout, stderr = process.communicate(timeout=timeout)
-    line = next((x for x in stdout.splitlines() if x.startswith("WRK_JSON ")), None)
-    if process.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({process.returncode}): {stdout}\n{stderr}")
-    data = json.loads(line.split(" ", 1)[1])
-    return WrkResult(
-        connections=connections,
-        requests=int(data["requests"]),
-        duration_s=data["duration_us"] / 1e6,
-        p50_ms=data["p50_us"] / 1000,
-        p90_ms=data["p90_us"] / 1000,
-        p99_ms=data["p99_us"] / 1000,
-        max_ms=data["max_us"] / 1000,
-        errors={k: int(v) for k, v in data["errors"].items()},
-        statuses={str(k): int(v) for k, v in data["statuses"].items()},
-    )
+    return parse_wrk(process.returncode, stdout, stderr, connections)
 
 
 @dataclass
