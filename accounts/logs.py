@@ -76,6 +76,17 @@ def redact(text: str) -> str:
     return _FORM_PATTERN.sub(lambda m: f"{m['key']}={REDACTED}", text)
 
 
+class OneLineWarning(logging.Filter):
+    """For noise the internet sends (e.g. scanners' Host headers): one warning line,
+    no traceback. The access log still shows each refused request as a 400."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class RedactFilter(logging.Filter):
     """Render the message once, redacted, so no handler sees the raw arguments."""
 

@@ -357,7 +357,10 @@ LOG_RAW_USERNAME = env.bool("LOG_RAW_USERNAME", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "accounts.logs.RedactFilter"}},
+    "filters": {
+        "redact": {"()": "accounts.logs.RedactFilter"},
+        "one_line": {"()": "accounts.logs.OneLineWarning"},
+    },
     "formatters": {"json": {"()": "accounts.logs.JsonFormatter"}},
     "handlers": {
         "console": {
@@ -370,6 +373,6 @@ LOGGING = {
     "loggers": {
         # Django's request logger would repeat what the access log says.
         "django.request": {"level": "ERROR"},
-        "django.security.DisallowedHost": {"level": "WARNING"},
+        "django.security.DisallowedHost": {"level": "WARNING", "filters": ["one_line"]},
     },
 }

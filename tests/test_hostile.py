@@ -281,3 +281,16 @@ def test_django_error_reports_hide_secrets(
         assert NEW_PASSWORD not in report
         assert code.rsplit(":", 1)[1] not in report
         assert site.client_secret not in report
+
+
+def test_bad_host_is_one_warning_line_without_traceback(
+    client: Client, site: Any, captured_logs: Any
+) -> None:
+    # Django configured logging from settings.LOGGING at set-up, filters included.
+    response = client.get("/reset/", HTTP_HOST="scanner.invalid")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    text = captured_logs.getvalue()
+    lines = [line for line in text.splitlines() if "DisallowedHost" in line]
+    assert lines
+    assert all('"level": "warning"' in line for line in lines)
+    assert "Traceback" not in text
