@@ -2,6 +2,16 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
+
+
+def _theme_css_url() -> str:
+    palette = settings.BRAND_PALETTE
+    if palette is None:
+        return ""
+    from .views import theme_version
+
+    return f"{reverse('accounts:theme_css')}?v={theme_version(palette)}"
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
@@ -14,6 +24,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "brand_name": settings.BRAND_NAME,
         "brand_logo_url": settings.BRAND_LOGO_URL,
         "brand_palette": settings.BRAND_PALETTE,
+        "theme_css_url": _theme_css_url(),
         "support_url": settings.SUPPORT_URL,
         "support_email": settings.SUPPORT_EMAIL,
         "footer_text": settings.FOOTER_TEXT,

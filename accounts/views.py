@@ -201,7 +201,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 # The brand colours (settings.BRAND_PALETTE) as CSS custom properties over site.css's.
-# A new format here needs a new "1-" prefix, in base.html too: browsers cache it for a year.
+# A new format here needs a new THEME_CSS_FORMAT: browsers cache it for a year.
 THEME_CSS_FORMAT = "1"
 THEME_CSS = (
     ":root{{--brand:{brand};--brand-strong:{brand_strong};--on-brand:{on_brand};--focus:{brand}}}\n"
@@ -211,7 +211,7 @@ THEME_CSS = (
 
 
 def theme_version(palette: Palette) -> str:
-    """The ?v= of /theme.css, as base.html builds it: changes whenever the CSS would."""
+    """The ?v= of /theme.css (linked by every page): changes whenever the CSS would."""
     return THEME_CSS_FORMAT + "-" + "".join(c.lstrip("#") for c in dataclasses.astuple(palette))
 
 
