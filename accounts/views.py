@@ -193,13 +193,6 @@ def forgot_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/forgot_sent.html")
 
 
-@require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse("ok\n", content_type="text/plain")
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 # The brand colours (settings.BRAND_PALETTE) as CSS custom properties over site.css's.
 # A new format here needs a new THEME_CSS_FORMAT: browsers cache it for a year.
 THEME_CSS_FORMAT = "1"

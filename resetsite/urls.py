@@ -5,7 +5,7 @@ from accounts import views
 
 urlpatterns = [
     path("", views.root),
-    path("healthz", views.healthz, name="healthz"),
+    # /healthz is answered by accounts.middleware.EarlyMiddleware, before the Host check.
     path(
         "favicon.ico",
         RedirectView.as_view(url="/static/accounts/favicon.svg", permanent=True),

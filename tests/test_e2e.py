@@ -459,6 +459,10 @@ def test_healthz_does_not_call_cognito(client: Client, site: Any, proxy: FaultPr
     assert response.status_code == HTTPStatus.OK
     assert time.monotonic() - started < 1
     assert proxy.requests == []
+    assert response["Cache-Control"] == "no-store"
+    # Probes address the pod by IP: /healthz answers whatever the Host header says.
+    assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == HTTPStatus.OK
+    assert client.head("/healthz").status_code == HTTPStatus.OK
 
 
 def test_done_page_needs_a_finished_reset(client: Client, site: Any) -> None:
