@@ -30,14 +30,14 @@ BASE_ENV = {
 }
 
 
-def _settings_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _settings_check(
+    env: dict[str, str],
+    expression: str = "settings.COGNITO_REGION, bool(settings.COGNITO_CLIENT_SECRET), "
+    "settings.DEBUG",
+) -> subprocess.CompletedProcess[str]:
+    """Import the real settings in a fresh process with ``env``; print ``expression``."""
     return subprocess.run(
-        [
-            PYTHON,
-            "-c",
-            "from django.conf import settings; print(settings.COGNITO_REGION, "
-            "bool(settings.COGNITO_CLIENT_SECRET), settings.DEBUG)",
-        ],
+        [PYTHON, "-c", f"from django.conf import settings; print({expression})"],
         cwd=ROOT,
         env={**env, "DJANGO_SETTINGS_MODULE": "resetsite.settings"},
         capture_output=True,
@@ -393,20 +393,8 @@ def test_next_is_checked_against_the_allowlist(
 
 
 def _csp(env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [
-            PYTHON,
-            "-c",
-            "from django.conf import settings; "
-            "print(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src'])",
-        ],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "resetsite.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = _settings_check(env, "settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src']")
+    assert result.returncode == 0, result.stderr
     return result.stdout
 
 
