@@ -47,6 +47,12 @@ def _trusted(address: IPAddress, trusted: Sequence[Network]) -> bool:
     return any(address.version == net.version and address in net for net in trusted)
 
 
+def is_trusted_peer(remote_addr: str, trusted: Sequence[Network]) -> bool:
+    """Whether the TCP peer is one of the trusted proxies."""
+    address = parse_ip(remote_addr)
+    return address is not None and _trusted(address, trusted)
+
+
 def client_ip(
     *, remote_addr: str, forwarded_for: str | None, trusted: Sequence[Network]
 ) -> str | None:

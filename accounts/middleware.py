@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from . import logs
-from .clientip import client_ip, parse_ip
+from .clientip import client_ip, is_trusted_peer
 
 # Partitioned cookies (CHIPS) let the framed site keep its session where the
 # browser blocks third-party cookies: the cookie is keyed to the portal's site.
@@ -49,13 +49,6 @@ PERMISSIONS_POLICY = ", ".join(
         "interest-cohort",
     )
 )
-
-
-def _peer_is_trusted(remote_addr: str) -> bool:
-    address = parse_ip(remote_addr)
-    return address is not None and any(
-        address.version == net.version and address in net for net in settings.TRUSTED_PROXIES
-    )
 
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -95,7 +88,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         remote_addr = request.META.get("REMOTE_ADDR", "")
-        trusted_peer = bool(settings.TRUSTED_PROXIES) and _peer_is_trusted(remote_addr)
+        trusted_peer = is_trusted_peer(remote_addr, settings.TRUSTED_PROXIES)
         if not trusted_peer:
             # Forged from an untrusted peer: these must change nothing downstream.
             for header in (

@@ -183,3 +183,13 @@ def test_similarity_to_username() -> None:
     assert too_similar("alice@example.com1", "alice@example.com")
     assert too_similar("Alice-123", "alice@example.com")  # like a part of it
     assert not too_similar("Fresh-Horse-Battery-42", "alice@example.com")
+
+
+def test_is_trusted_peer() -> None:
+    from accounts.clientip import is_trusted_peer
+
+    assert is_trusted_peer("10.9.8.7", TRUSTED)
+    assert is_trusted_peer("::ffff:10.9.8.7", TRUSTED)
+    assert not is_trusted_peer("203.0.113.1", TRUSTED)
+    assert not is_trusted_peer("not-an-ip", TRUSTED)
+    assert not is_trusted_peer("10.9.8.7", ())
