@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -74,8 +75,24 @@ def _render_reset(
         "client_id": settings.COGNITO_CLIENT_ID,
     }
     response = render(request, "accounts/reset.html", context, status=status)
-    if problem and problem.retry_after:
-        response["Retry-After"] = str(problem.retry_after)
+    return _with_retry_after(response, problem)
+
+
+def _add_failure(
+    form: ResetForm | ForgotForm,
+    error: CognitoError,
+    field: str | None,
+    message: str | Promise | None = None,
+) -> None:
+    """Put the failure's message on its field (or the form), and when to try again."""
+    form.add_error(field, str(message or messages.COGNITO[error.kind].message))
+    if error.retry_after:
+        form.add_error(None, messages.retry_text(error.retry_after))
+
+
+def _with_retry_after(response: HttpResponse, error: CognitoError | None) -> HttpResponse:
+    if error and error.retry_after:
+        response["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -132,9 +149,7 @@ def reset(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:done")
 
     problem = messages.COGNITO[error.kind]
-    form.add_error(problem.field, str(problem.message))
-    if error.kind is Kind.RATE_LIMITED and error.retry_after:
-        form.add_error(None, messages.retry_text(error.retry_after))
+    _add_failure(form, error, problem.field)
     return _render_reset(request, form, status=problem.status, problem=error)
 
 
@@ -168,18 +183,16 @@ def forgot(request: HttpRequest) -> HttpResponse:
         problem = messages.COGNITO[error.kind]
         if error.kind is Kind.UNAVAILABLE:
             problem = messages.FORGOT_UNAVAILABLE
-        form.add_error(problem.field if problem.field == "username" else None, str(problem.message))
-        if error.retry_after:
-            form.add_error(None, messages.retry_text(error.retry_after))
+        _add_failure(
+            form, error, problem.field if problem.field == "username" else None, problem.message
+        )
         response = render(
             request,
             "accounts/forgot.html",
             {"form": form, "problem_kind": error.kind, "show_support": error.kind in SUPPORT_KINDS},
             status=problem.status,
         )
-        if error.retry_after:
-            response["Retry-After"] = str(error.retry_after)
-        return response
+        return _with_retry_after(response, error)
 
     request.session[SESSION_USERNAME] = username
     request.session.pop(SESSION_CODE, None)
