@@ -1,18 +1,24 @@
 """Production defaults for gunicorn; every value can be set from the environment.
 
-The work is I/O-bound (waiting on Cognito), so one process keeps many requests
-in flight with threads. One process also keeps the default in-memory cache
-(rate-limit counters) correct; run more processes only with CACHE_URL set to a
-shared cache. See docs/operations.md.
+The work is I/O-bound (waiting on Cognito), so a process serves every connection
+from one greenlet each (the gevent worker): a request waiting on Cognito, or a
+client sending slowly, costs a little memory, never a thread. Connections per
+process are capped (WEB_CONNECTIONS); a client gets WEB_KEEPALIVE seconds to send
+each request's headers and REQUEST_BODY_TIMEOUT seconds for its body.
+
+One process also keeps the default in-memory cache (rate-limit counters)
+correct; run more processes only with CACHE_URL set to a shared cache. See
+docs/operations.md and docs/benchmarks.md (why gevent).
 """
 
 import os
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
-worker_class = "gthread"
+worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = int(os.environ.get("WEB_THREADS", "32"))
-keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+worker_connections = int(os.environ.get("WEB_CONNECTIONS", "2000"))
+# Also the time a client has to send a request's headers (gunicorn's async workers).
+keepalive = max(1, int(os.environ.get("WEB_KEEPALIVE", "5")))  # 0 would lift that bound
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "20"))
 backlog = int(os.environ.get("WEB_BACKLOG", "1024"))

@@ -32,6 +32,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import logs
 from .policy import PasswordPolicy
+from .resilience import Bulkhead, CircuitBreaker, State
 from .secrethash import secret_hash
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ class Kind(enum.StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     UNAVAILABLE = "unavailable"
     OUTCOME_UNKNOWN = "outcome_unknown"
+    # Refused before sending: nothing reached Cognito, so nothing changed.
+    BUSY = "busy"
+    CIRCUIT_OPEN = "circuit_open"
 
 
 # Outcomes of ForgotPassword that must look like success, so that nobody can
@@ -61,6 +65,7 @@ NEUTRAL = "neutral"
 
 THROTTLED_RETRY_AFTER = 60
 LOCKED_RETRY_AFTER = 900
+BUSY_RETRY_AFTER = 5
 
 CONFIRM_ERRORS: dict[str, Kind] = {
     "CodeMismatchException": Kind.CODE_INVALID,
@@ -123,11 +128,13 @@ OPERATOR_ERRORS = frozenset(
 
 @dataclass
 class CognitoError(Exception):
-    """A call failed; ``kind`` says what it means for the user."""
+    """A call failed; ``kind`` says what it means for the user. ``fault``: the
+    service's fault (a timeout, a 5xx, no connection), which the breaker counts."""
 
     kind: Kind
     code: str
     retry_after: int | None = None
+    fault: bool = False
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.code}"
@@ -148,6 +155,9 @@ class CognitoSettings:
     policy_override: dict[str, Any] | None
     policy_ttl: float
     context_data: bool = False
+    max_in_flight: int = 100
+    breaker_failures: int = 5
+    breaker_reset: float = 15.0
 
 
 def config() -> CognitoSettings:
@@ -166,6 +176,9 @@ def config() -> CognitoSettings:
         policy_override=s.COGNITO_PASSWORD_POLICY,
         policy_ttl=s.COGNITO_POLICY_TTL,
         context_data=s.COGNITO_CONTEXT_DATA,
+        max_in_flight=s.COGNITO_MAX_IN_FLIGHT,
+        breaker_failures=s.COGNITO_BREAKER_FAILURES,
+        breaker_reset=s.COGNITO_BREAKER_RESET,
     )
 
 
@@ -231,9 +244,33 @@ def public_client(cfg: CognitoSettings | None = None) -> CognitoIdentityProvider
 
 
 def reset_clients() -> None:
-    """Forget clients and the cached policy (tests change settings)."""
+    """Forget clients, guards and the cached policy (tests change settings)."""
     _client.cache_clear()
+    _guards.cache_clear()
     _policy_cache.clear()
+
+
+# --- the guards: one bulkhead and one breaker per process --------------------
+
+
+def _log_breaker(old: State, new: State, failures: int) -> None:
+    logger.warning(
+        "circuit_breaker",
+        extra={"state_from": str(old), "state_to": str(new), "consecutive_failures": failures},
+    )
+
+
+@lru_cache(maxsize=1)
+def _guards(max_in_flight: int, failures: int, reset: float) -> tuple[Bulkhead, CircuitBreaker]:
+    breaker = CircuitBreaker(failure_threshold=failures, reset_timeout=reset)
+    breaker.add_listener(_log_breaker)
+    return Bulkhead(max_in_flight), breaker
+
+
+def guards(cfg: CognitoSettings | None = None) -> tuple[Bulkhead, CircuitBreaker]:
+    """This process's bulkhead and circuit breaker around the public calls."""
+    cfg = cfg or config()
+    return _guards(cfg.max_in_flight, cfg.breaker_failures, cfg.breaker_reset)
 
 
 @sensitive_variables()
@@ -282,13 +319,49 @@ def _invoke(
     cfg: CognitoSettings,
     attempts: int = 2,
 ) -> str | None:
-    """Call ``operation``; return None on success or NEUTRAL, else raise CognitoError."""
+    """Call ``operation`` inside the guards; None on success or NEUTRAL, else CognitoError.
+
+    Over the bulkhead's bound, or while the breaker is open, the call is refused
+    at once and nothing is sent.
+    """
+    bulkhead, breaker = guards(cfg)
+    if not bulkhead.try_enter():
+        raise CognitoError(Kind.BUSY, "Busy", BUSY_RETRY_AFTER)
+    try:
+        call = breaker.before_call()
+        if call is None:
+            raise CognitoError(Kind.CIRCUIT_OPEN, "CircuitOpen", breaker.retry_after())
+        ok = False
+        try:
+            result = _send(operation, params, table, cfg=cfg, attempts=attempts)
+            ok = True
+            return result
+        except CognitoError as exc:
+            ok = not exc.fault  # Cognito answered: a wrong code proves it is up
+            raise
+        finally:
+            breaker.after_call(call, ok=ok)
+    finally:
+        bulkhead.leave()
+
+
+@sensitive_variables()
+def _send(
+    operation: str,
+    params: dict[str, Any],
+    table: dict[str, Kind | str],
+    *,
+    cfg: CognitoSettings,
+    attempts: int,
+) -> str | None:
     client = public_client(cfg)
     method = (
         client.confirm_forgot_password
         if operation == "ConfirmForgotPassword"
         else client.forgot_password
     )
+    # What an unknown outcome means: for a confirmation, the password may have changed.
+    unknown = Kind.OUTCOME_UNKNOWN if operation == "ConfirmForgotPassword" else Kind.UNAVAILABLE
     for attempt in range(1, attempts + 1):
         try:
             method(**params)
@@ -312,11 +385,10 @@ def _invoke(
                     "cognito_unexpected_error",
                     extra={"operation": operation, "error_code": code, "http_status": status},
                 )
-                kind = Kind.UNAVAILABLE
-                if operation == "ConfirmForgotPassword" and 500 <= status < 600:
-                    # A 5xx may come after the change was made.
-                    kind = Kind.OUTCOME_UNKNOWN
-                raise CognitoError(kind, code) from None
+                server_side = 500 <= status < 600
+                # A 5xx may come after the change was made.
+                kind = unknown if server_side else Kind.UNAVAILABLE
+                raise CognitoError(kind, code, fault=server_side) from None
             assert isinstance(mapped, Kind)
             retry_after = None
             if mapped is Kind.RATE_LIMITED:
@@ -325,25 +397,20 @@ def _invoke(
                     if code == "TooManyRequestsException"
                     else LOCKED_RETRY_AFTER
                 )
-            raise CognitoError(mapped, code, retry_after) from None
+            fault = code == "InternalErrorException"
+            raise CognitoError(mapped, code, retry_after, fault=fault) from None
         except _NOT_SENT as exc:
             if attempt < attempts:
                 time.sleep(0.2)
                 continue
-            raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__) from None
+            raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__, fault=True) from None
         except _UNKNOWN_OUTCOME as exc:
-            kind = (
-                Kind.OUTCOME_UNKNOWN if operation == "ConfirmForgotPassword" else Kind.UNAVAILABLE
-            )
-            raise CognitoError(kind, type(exc).__name__) from None
+            raise CognitoError(unknown, type(exc).__name__, fault=True) from None
         except botocore.exceptions.BotoCoreError as exc:
-            raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__) from None
+            raise CognitoError(Kind.UNAVAILABLE, type(exc).__name__, fault=True) from None
         except Exception as exc:  # anything else: a friendly page, never a 500
             logger.exception("cognito_call_failed", extra={"operation": operation})
-            kind = (
-                Kind.OUTCOME_UNKNOWN if operation == "ConfirmForgotPassword" else Kind.UNAVAILABLE
-            )
-            raise CognitoError(kind, type(exc).__name__) from None
+            raise CognitoError(unknown, type(exc).__name__, fault=True) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -99,13 +99,48 @@ COGNITO = {
         None,
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
+    Kind.BUSY: Problem(
+        _(
+            "A lot of people are resetting their password right now, so we didn't send "
+            "yours and nothing was changed. Try again in a moment."
+        ),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+    Kind.CIRCUIT_OPEN: Problem(
+        _(
+            "The sign-in service isn't answering, so we didn't send your request and "
+            "nothing was changed. Try again in a minute."
+        ),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
 }
 
-FORGOT_UNAVAILABLE = Problem(
-    _("The sign-in service isn't answering right now. Try again in a minute."),
-    None,
-    HTTPStatus.SERVICE_UNAVAILABLE,
-)
+# /forgot/ says what did not happen in its own words: no code was sent.
+FORGOT = {
+    Kind.UNAVAILABLE: Problem(
+        _("The sign-in service isn't answering right now. Try again in a minute."),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+    Kind.BUSY: Problem(
+        _(
+            "A lot of people are asking for a code right now, so we didn't send one. "
+            "Try again in a moment."
+        ),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+    Kind.CIRCUIT_OPEN: Problem(
+        _(
+            "The sign-in service isn't answering, so we couldn't send a code. "
+            "Try again in a minute."
+        ),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+}
 
 
 def retry_text(seconds: int) -> str:

@@ -54,22 +54,57 @@ PERMISSIONS_POLICY = ", ".join(
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
+def _read_body_within(request: HttpRequest, seconds: float) -> bool:
+    """Read the request body now, within ``seconds`` in all; False if it came too slowly.
+
+    Under the gevent worker a slow client holds only its greenlet, and the
+    deadline frees that too. Elsewhere (tests, runserver) the body is read as is.
+    """
+    if not _gevent_active():
+        return True
+    from gevent import Timeout
+
+    try:
+        with Timeout(seconds):
+            request.body  # noqa: B018 - reads and keeps the body
+    except Timeout:
+        return False
+    return True
+
+
+def _gevent_active() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return bool(monkey.is_module_patched("socket"))
+
+
+READY = False  # set by resetsite.wsgi once the process has warmed up
+
+
 class EarlyMiddleware:
     """Answers what must not depend on the rest of the stack.
 
-    /healthz answers before the Host check and any HTTPS redirect, so load
-    balancer and kubelet probes (Host: the pod IP) always see 200. POST bodies
+    /healthz (liveness) and /readyz (readiness) answer before the Host check and
+    any HTTPS redirect, so load balancer and kubelet probes (Host: the pod IP)
+    always get an answer, and neither waits on Cognito or the cache. POST bodies
     other than urlencoded forms are refused before anything parses them:
-    multipart would spool to disk, and nothing here accepts it.
+    multipart would spool to disk, and nothing here accepts it. The others are
+    read at once, within REQUEST_BODY_TIMEOUT.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info == "/healthz" and request.method in ("GET", "HEAD"):
+        if request.path_info in ("/healthz", "/readyz") and request.method in ("GET", "HEAD"):
+            ready = request.path_info == "/healthz" or READY
             return HttpResponse(
-                "ok\n", content_type="text/plain", headers={"Cache-Control": "no-store"}
+                "ok\n" if ready else "starting\n",
+                status=200 if ready else 503,
+                content_type="text/plain",
+                headers={"Cache-Control": "no-store"},
             )
         if request.method == "POST":
             content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
@@ -77,6 +112,10 @@ class EarlyMiddleware:
                 return HttpResponse(
                     "Unsupported Media Type\n", status=415, content_type="text/plain"
                 )
+            if not _read_body_within(request, settings.REQUEST_BODY_TIMEOUT):
+                # gunicorn then closes the connection: the rest of the body
+                # must come within WEB_KEEPALIVE, and won't.
+                return HttpResponse("Request Timeout\n", status=408, content_type="text/plain")
         return self.get_response(request)
 
 

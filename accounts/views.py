@@ -68,9 +68,6 @@ def _render_reset(
         "common_passwords": common_passwords_for(form.policy),
         "problem_kind": problem.kind if problem else "",
         "show_support": bool(problem and problem.kind in SUPPORT_KINDS),
-        "retry_text": messages.retry_text(problem.retry_after)
-        if problem and problem.retry_after
-        else "",
         "user_pool_id": settings.COGNITO_USER_POOL_ID,
         "client_id": settings.COGNITO_CLIENT_ID,
     }
@@ -86,7 +83,7 @@ def _add_failure(
 ) -> None:
     """Put the failure's message on its field (or the form), and when to try again."""
     form.add_error(field, str(message or messages.COGNITO[error.kind].message))
-    if error.retry_after:
+    if error.retry_after and error.kind is Kind.RATE_LIMITED:
         form.add_error(None, messages.retry_text(error.retry_after))
 
 
@@ -180,9 +177,7 @@ def forgot(request: HttpRequest) -> HttpResponse:
     username = form.cleaned_data["username"]
     error = flows.request_code(username=username, client_ip=_client_ip(request))
     if error is not None:
-        problem = messages.COGNITO[error.kind]
-        if error.kind is Kind.UNAVAILABLE:
-            problem = messages.FORGOT_UNAVAILABLE
+        problem = messages.FORGOT.get(error.kind) or messages.COGNITO[error.kind]
         _add_failure(
             form, error, problem.field if problem.field == "username" else None, problem.message
         )

@@ -189,8 +189,23 @@ COGNITO_CONTEXT_DATA_SCRIPT = (
 )
 COGNITO_CONNECT_TIMEOUT = env.float("COGNITO_CONNECT_TIMEOUT", default=2.0)
 COGNITO_READ_TIMEOUT = env.float("COGNITO_READ_TIMEOUT", default=5.0)
-WEB_THREADS = env.int("WEB_THREADS", default=32)
-COGNITO_MAX_POOL_CONNECTIONS = env.int("COGNITO_MAX_POOL_CONNECTIONS", default=WEB_THREADS)
+# The guards around the public calls, per process (docs/operations.md): at most
+# this many calls in flight (the rest are told "busy" at once), and a breaker
+# that stops calling after this many service faults in a row, for this long.
+COGNITO_MAX_IN_FLIGHT = env.int("COGNITO_MAX_IN_FLIGHT", default=100)
+COGNITO_BREAKER_FAILURES = env.int("COGNITO_BREAKER_FAILURES", default=5)
+COGNITO_BREAKER_RESET = env.float("COGNITO_BREAKER_RESET", default=15.0)
+if COGNITO_MAX_IN_FLIGHT < 1 or COGNITO_BREAKER_FAILURES < 1 or COGNITO_BREAKER_RESET <= 0:
+    raise ImproperlyConfigured(
+        "COGNITO_MAX_IN_FLIGHT and COGNITO_BREAKER_FAILURES must be at least 1, "
+        "COGNITO_BREAKER_RESET more than 0."
+    )
+COGNITO_MAX_POOL_CONNECTIONS = env.int(
+    "COGNITO_MAX_POOL_CONNECTIONS", default=COGNITO_MAX_IN_FLIGHT
+)
+# A POST body must arrive within this many seconds (gevent worker); a slow
+# client then gets 408 instead of holding its connection open.
+REQUEST_BODY_TIMEOUT = env.float("REQUEST_BODY_TIMEOUT", default=10.0)
 COGNITO_READ_POLICY = env.str("COGNITO_READ_POLICY", default="auto").lower()
 if COGNITO_READ_POLICY not in {"auto", "true", "false"}:
     raise ImproperlyConfigured("COGNITO_READ_POLICY must be auto, true or false.")

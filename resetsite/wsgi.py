@@ -18,3 +18,8 @@ cognito.warm_up()
 from accounts.forms import common_passwords_for  # noqa: E402
 
 common_passwords_for(cognito.password_policy())
+
+# Readiness (/readyz) from here on: the client, the policy and the checklist are warm.
+from accounts import middleware  # noqa: E402
+
+middleware.READY = True

@@ -1,6 +1,7 @@
 """A Cognito stand-in that forwards to moto or injects a fault, and records requests.
 
-Modes: "pass", "ok" (an empty success for any call), "500", "throttle", "slow",
+Modes: "pass", "ok" (an empty success for any call), "500", "throttle", "slow"
+(then "pass", or "slow:<mode>"),
 "hang", "reset", "malformed", "malformed_error", "unknown_error", "error:<Code>"
 (any Cognito error code with status 400).
 """
@@ -97,9 +98,9 @@ class FaultProxy:
 
     def handle(self, handler: BaseHTTPRequestHandler, target: str, body: bytes) -> None:
         mode = self.mode
-        if mode == "slow":
+        if mode.startswith("slow"):  # "slow", or "slow:<mode>" for a slow <mode>
             time.sleep(self.delay)
-            mode = "pass"
+            mode = mode.partition(":")[2] or "pass"
         if mode == "pass":
             request = urllib.request.Request(
                 self.upstream + handler.path,

@@ -12,89 +12,27 @@ Redis test kills Redis, so it comes last.
 
 from __future__ import annotations
 
-import http.client
 import math
 import os
-import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from emulator import Pool, create_pool, free_port
+from emulator import Pool, create_pool
 
 from tests.conftest import NEW_PASSWORD, OLD_PASSWORD
 from tests.faultproxy import FaultProxy
-from tests.nginx import UPSTREAM_HEADER, Nginx
+from tests.nginx import Nginx
 from tests.redis_server import RedisServer
+from tests.servers import Browser, Instance, launch, wait_healthy
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 USER_LIMIT = 3  # RATELIMIT_CONFIRM_USER for these instances
 IP_LIMIT = 5  # RATELIMIT_CONFIRM_IP
 WINDOW = 15 * 60
-
-
-@dataclass
-class Instance:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _launch(name: str, workdir: Path, env: dict[str, str]) -> Instance:
-    port = free_port()
-    log = workdir / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(GUNICORN), "-c", "gunicorn.conf.py", "resetsite.wsgi:application"],
-            cwd=ROOT,
-            env={**env, "BIND": f"127.0.0.1:{port}"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Instance(name, port, process, log)
-
-
-def _wait_healthy(instance: Instance, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if instance.process.poll() is not None:
-            raise RuntimeError(f"{instance.name} exited:\n{instance.log_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == HTTPStatus.OK:
-                conn.close()
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{instance.name} not healthy:\n{instance.log_text()[-3000:]}")
-        time.sleep(0.05)
 
 
 @dataclass
@@ -139,9 +77,9 @@ def cluster(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             ("b", {}),
             ("fail-closed", {"RATELIMIT_FAIL_OPEN": "false"}),
         ):
-            started.append(_launch(name, workdir, {**env, **extra}))
+            started.append(launch(name, workdir, {**env, **extra}))
         for instance in started:
-            _wait_healthy(instance)
+            wait_healthy(instance)
         nginx = Nginx(workdir / "nginx", [i.address for i in started[:2]])
         nginx.start()
         yield Cluster(pool, fault, redis, started[:2], started[2], nginx)
@@ -153,76 +91,6 @@ def cluster(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         if redis is not None:
             redis.stop()
         fault.stop()
-
-
-class Browser:
-    """One browser: its own loopback address, its own cookies, Origin on every POST."""
-
-    def __init__(self, base: str, address: str) -> None:
-        parts = urlsplit(base)
-        self.host, self.port = parts.hostname or "", parts.port or 80
-        self.origin = base
-        self.address = address
-        self.cookies: dict[str, str] = {}
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        form: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Response:
-        conn = http.client.HTTPConnection(
-            self.host, self.port, timeout=15, source_address=(self.address, 0)
-        )
-        sent = dict(headers or {})
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-            sent["Origin"] = self.origin
-        try:
-            conn.request(method, path, body=body, headers=sent)
-            raw = conn.getresponse()
-            response = Response(
-                raw.status,
-                {k.lower(): v for k, v in raw.getheaders()},
-                raw.read().decode("utf-8", errors="replace"),
-            )
-            for cookie in raw.msg.get_all("Set-Cookie") or []:
-                name, _, rest = cookie.partition("=")
-                value = rest.split(";", 1)[0]
-                if value and "max-age=0" not in cookie.lower():
-                    self.cookies[name.strip()] = value
-                else:
-                    self.cookies.pop(name.strip(), None)
-        finally:
-            conn.close()
-        return response
-
-    def get(self, path: str) -> Response:
-        return self.request("GET", path)
-
-    def post(self, path: str, form: dict[str, str], **headers: str) -> Response:
-        return self.request("POST", path, form, headers)
-
-    def csrf_token(self, page: Response) -> str:
-        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
-        assert match, "the form has no CSRF token"
-        return match.group(1)
-
-
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: str
-
-    @property
-    def upstream(self) -> str:
-        return self.headers[UPSTREAM_HEADER.lower()]
 
 
 def _form(token: str, username: str, code: str) -> dict[str, str]:
