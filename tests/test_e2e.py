@@ -17,6 +17,7 @@ from django.test import Client
 
 from accounts.clientip import parse_networks
 from accounts.secrethash import secret_hash
+from tests.cognito_model import assert_valid_request
 from tests.conftest import NEW_PASSWORD, OLD_PASSWORD, USERNAME, FormClient
 from tests.faultproxy import FaultProxy
 
@@ -172,7 +173,10 @@ def test_reused_code(client: Client, site: Any, user: str) -> None:
         ("alllowercase-1", "An uppercase letter"),
         ("Password1!", "too common"),
         ("Alice@example1", "too similar to your username"),
-        ("Has space-Pass1", "can&#x27;t contain spaces"),
+        (" Leading-space-Pass1", "can&#x27;t start or end with a space"),
+        ("Trailing-space-Pass1 ", "can&#x27;t start or end with a space"),
+        ("Tab\tinside-Pass1", "no tabs, line breaks or other kinds of space"),
+        ("No\u00a0break-Pass1", "no tabs, line breaks or other kinds of space"),
         ("A1-" + "x" * 260, "at most 256"),
     ],
 )
@@ -186,6 +190,43 @@ def test_weak_password_never_reaches_cognito(
     assert message in html
     assert 'id="id_new_password1_error"' in html
     assert password not in html
+    assert proxy.calls("ConfirmForgotPassword") == []
+    assert site.can_sign_in(user, OLD_PASSWORD)
+
+
+PASSPHRASE = "Tiny Green Frog Jumps 42"
+
+
+def test_passphrase_with_spaces_resets_and_signs_in(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
+    """Cognito allows inner spaces and counts them as symbols: the pool requires a
+    symbol, and this passphrase has no other."""
+    code = site.request_code(user)
+    open_link(client, user, code)
+    done = submit(client, code=code, new_password1=PASSPHRASE, new_password2=PASSPHRASE)
+    assert done.status_code == HTTPStatus.FOUND
+    assert done["Location"] == "/reset/done/"
+    (sent,) = proxy.calls("ConfirmForgotPassword")
+    assert sent["Password"] == PASSPHRASE  # exactly as typed, nothing trimmed or changed
+    assert_valid_request("ConfirmForgotPassword", sent)  # the service's own pattern
+    assert site.can_sign_in(user, PASSPHRASE)
+    assert not site.can_sign_in(user, OLD_PASSWORD)
+    assert not site.can_sign_in(user, PASSPHRASE.replace(" ", ""))
+
+
+def test_space_at_either_end_is_refused_not_trimmed(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
+    code = site.request_code(user)
+    for password in (f" {PASSPHRASE}", f"{PASSPHRASE} ", f"  {PASSPHRASE}  "):
+        response = submit(client, code=code, new_password1=password, new_password2=password)
+        html = response.content.decode()
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+        assert "Your password can&#x27;t start or end with a space." in html
+        assert 'id="id_new_password1_error"' in html
+        assert PASSPHRASE not in html
+        assert f'value="{code}"' in html  # what was typed, but the passwords, is kept
     assert proxy.calls("ConfirmForgotPassword") == []
     assert site.can_sign_in(user, OLD_PASSWORD)
 
