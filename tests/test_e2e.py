@@ -6,6 +6,7 @@ sent are captured at the proxy and checked here.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import time
@@ -612,3 +613,87 @@ def test_done_page_needs_a_finished_reset(client: Client, site: Any) -> None:
     response = client.get("/reset/done/")
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == "/reset/"
+
+
+# --- an email-as-username pool, with the link from the CustomMessage trigger -------------
+
+
+def test_email_as_username_pool_through_the_emailed_link(
+    client: Client, settings: Any, moto_url: str, proxy: FaultProxy, monkeypatch: Any
+) -> None:
+    """The pool's usernames are UUIDs (the sub); the trigger links the email address,
+    the site resets with it (SecretHash over exactly that value), and the user signs
+    in with it. The link also carries the user's language."""
+    from emulator import create_pool
+
+    from contrib.cognito_custom_message.handler import handler
+    from tests.conftest import use_pool
+
+    pool = use_pool(
+        settings,
+        create_pool(moto_url, name="email-usernames", username_attributes=["email"]),
+        proxy,
+    )
+    email = "carol@example.com"
+    idp = pool.client()
+    idp.admin_create_user(
+        UserPoolId=pool.user_pool_id,
+        Username=email,
+        UserAttributes=[
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "locale", "Value": "de-DE"},
+        ],
+        MessageAction="SUPPRESS",
+    )
+    idp.admin_set_user_password(
+        UserPoolId=pool.user_pool_id, Username=email, Password=OLD_PASSWORD, Permanent=True
+    )
+    stored = idp.admin_get_user(UserPoolId=pool.user_pool_id, Username=email)
+    attributes = {a["Name"]: a["Value"] for a in stored["UserAttributes"]}
+    internal = stored["Username"]
+    assert internal == attributes["sub"] != email  # as in Cognito: a UUID
+
+    # The message Cognito would send, as the trigger writes it for this user.
+    monkeypatch.setenv("RESET_SITE_URL", "https://reset.example.com")
+    event = {
+        "version": "1",
+        "triggerSource": "CustomMessage_ForgotPassword",
+        "region": pool.region,
+        "userPoolId": pool.user_pool_id,
+        "userName": internal,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": pool.client_id},
+        "request": {"userAttributes": attributes, "codeParameter": "{####}"},
+        "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+    }
+    message = handler(event, None)["response"]["emailMessage"]
+    assert internal not in message
+    href = html.unescape(re.search(r'<a href="([^"]*/reset/[^"]*)"', message)[1])  # type: ignore[index]
+
+    code = pool.request_code(email)  # ForgotPassword with the alias, as the site sends it
+    link = urllib.parse.urlsplit(href.replace("{####}", code))
+    assert (link.scheme, link.netloc, link.path) == ("https", "reset.example.com", "/reset/")
+    assert urllib.parse.parse_qs(link.query) == {
+        "username": [email],
+        "lang": ["de"],
+        "code": [code],
+    }
+
+    opened = client.get(f"/reset/?{link.query}")
+    assert opened.status_code == HTTPStatus.FOUND
+    page = client.get("/reset/").content.decode()
+    assert '<html lang="de">' in page
+    assert f'value="{email}"' in page  # the address, not the UUID
+    assert internal not in page
+    prefilled = dict(re.findall(r'name="(username|code)" value="([^"]*)"', page))
+    done = submit(client, **{k: html.unescape(v) for k, v in prefilled.items()})
+    assert done.status_code == HTTPStatus.FOUND
+    assert done["Location"] == "/reset/done/"
+
+    (sent,) = proxy.calls("ConfirmForgotPassword")
+    assert sent["Username"] == email
+    assert sent["SecretHash"] == secret_hash(
+        username=email, client_id=pool.client_id, client_secret=pool.client_secret
+    )
+    assert pool.can_sign_in(email, NEW_PASSWORD)
+    assert not pool.can_sign_in(email, OLD_PASSWORD)
