@@ -108,7 +108,7 @@ FORGOT_ERRORS: dict[str, Kind | Outcome] = {
     "UserNotFoundException": Outcome.UNKNOWN_USER,
     # An invited user who never set a password (FORCE_CHANGE_PASSWORD): "User
     # password cannot be reset in the current state". The same code also means a
-    # wrong SecretHash; _neutral_outcome tells them apart by the message.
+    # wrong SecretHash; _is_account_state tells them apart by the message.
     "NotAuthorizedException": Outcome.NOT_RESETTABLE,
     "ResourceNotFoundException": Kind.UNAVAILABLE,
     # The account has no verified email or phone number to send a code to.

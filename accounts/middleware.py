@@ -94,31 +94,35 @@ class EarlyMiddleware:
     /healthz answers before the Host check and any HTTPS redirect, so load
     balancer and kubelet probes (Host: the pod IP) always see 200. POST bodies
     other than urlencoded forms are refused before anything parses them:
-    multipart would spool to disk, and nothing here accepts it. Both answers
-    carry the same security headers as every other answer.
+    multipart would spool to disk, and nothing here accepts it. Every answer
+    made here carries the same security headers as every other answer.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        answer = self.early_answer(request)
+        if answer is None:
+            return self.get_response(request)
+        # Before RequestContextMiddleware: drop what an untrusted peer forged first,
+        # so that a forged X-Forwarded-Proto can't add HSTS.
+        _drop_untrusted_forwarding(request)
+        return page_headers(request, answer)
+
+    def early_answer(self, request: HttpRequest) -> HttpResponse | None:
+        """This layer's own answer to ``request``, or None to pass it on."""
         if request.path_info == "/healthz" and request.method in ("GET", "HEAD"):
-            _drop_untrusted_forwarding(request)
-            return page_headers(
-                request,
-                HttpResponse(
-                    "ok\n", content_type="text/plain", headers={"Cache-Control": "no-store"}
-                ),
+            return HttpResponse(
+                "ok\n", content_type="text/plain", headers={"Cache-Control": "no-store"}
             )
         if request.method == "POST":
             content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
             if content_type and content_type != FORM_CONTENT_TYPE:
-                _drop_untrusted_forwarding(request)
-                return page_headers(
-                    request,
-                    HttpResponse("Unsupported Media Type\n", status=415, content_type="text/plain"),
+                return HttpResponse(
+                    "Unsupported Media Type\n", status=415, content_type="text/plain"
                 )
-        return self.get_response(request)
+        return None
 
 
 class RequestContextMiddleware:
