@@ -59,9 +59,26 @@ class Kind(enum.StrEnum):
     CIRCUIT_OPEN = "circuit_open"
 
 
-# Outcomes of ForgotPassword that must look like success, so that nobody can
-# learn from the answer whether an account exists or can reset.
-NEUTRAL = "neutral"
+class Outcome(enum.StrEnum):
+    """What a ForgotPassword call that the user sees as "sent" really did.
+
+    The answer is the same for all of them, so that nobody can learn from it
+    whether an account exists or can reset; the attempt log tells them apart.
+    """
+
+    SENT = "sent"  # Cognito accepted it (with PreventUserExistenceErrors, unknown users too)
+    UNKNOWN_USER = "unknown_user"  # UserNotFoundException (PreventUserExistenceErrors=LEGACY)
+    NOT_RESETTABLE = "not_resettable"  # an invited user, or no verified email or phone
+    NOT_SENT = "not_sent"  # refused for a reason the operator must fix (logged as an error)
+
+
+@dataclass(frozen=True)
+class Neutral:
+    """A ForgotPassword outcome that looks like success; ``code`` is Cognito's error, if any."""
+
+    outcome: Outcome
+    code: str | None = None
+
 
 THROTTLED_RETRY_AFTER = 60
 LOCKED_RETRY_AFTER = 900
@@ -92,11 +109,15 @@ CONFIRM_ERRORS: dict[str, Kind] = {
     "ForbiddenException": Kind.BLOCKED,
 }
 
-FORGOT_ERRORS: dict[str, Kind | str] = {
-    "UserNotFoundException": NEUTRAL,
-    "NotAuthorizedException": NEUTRAL,
+FORGOT_ERRORS: dict[str, Kind | Outcome] = {
+    "UserNotFoundException": Outcome.UNKNOWN_USER,
+    # An invited user who never set a password (FORCE_CHANGE_PASSWORD): "User
+    # password cannot be reset in the current state". The same code also means a
+    # wrong SecretHash; _is_account_state tells them apart by the message.
+    "NotAuthorizedException": Outcome.NOT_RESETTABLE,
     "ResourceNotFoundException": Kind.UNAVAILABLE,
-    "InvalidParameterException": NEUTRAL,
+    # The account has no verified email or phone number to send a code to.
+    "InvalidParameterException": Outcome.NOT_RESETTABLE,
     "UserLambdaValidationException": Kind.RULE_REJECTED,
     "UnexpectedLambdaException": Kind.UNAVAILABLE,
     "InvalidLambdaResponseException": Kind.UNAVAILABLE,
@@ -124,6 +145,14 @@ OPERATOR_ERRORS = frozenset(
         "InvalidLambdaResponseException",
     }
 )
+
+
+# NotAuthorizedException's message when the account, not the app client, is the reason.
+_ACCOUNT_STATE_MESSAGE = "cannot be reset in the current state"
+
+
+def _is_account_state(code: str, message: str) -> bool:
+    return code == "NotAuthorizedException" and _ACCOUNT_STATE_MESSAGE in message.lower()
 
 
 @dataclass
@@ -314,12 +343,12 @@ _UNKNOWN_OUTCOME = (
 def _invoke(
     operation: str,
     params: dict[str, Any],
-    table: dict[str, Kind | str],
+    table: dict[str, Kind | Outcome],
     *,
     cfg: CognitoSettings,
     attempts: int = 2,
-) -> str | None:
-    """Call ``operation`` inside the guards; None on success or NEUTRAL, else CognitoError.
+) -> Neutral | None:
+    """Call ``operation`` inside the guards; None on success, a Neutral outcome, or CognitoError.
 
     Over the bulkhead's bound, or while the breaker is open, the call is refused
     at once and nothing is sent.
@@ -349,11 +378,11 @@ def _invoke(
 def _send(
     operation: str,
     params: dict[str, Any],
-    table: dict[str, Kind | str],
+    table: dict[str, Kind | Outcome],
     *,
     cfg: CognitoSettings,
     attempts: int,
-) -> str | None:
+) -> Neutral | None:
     client = public_client(cfg)
     method = (
         client.confirm_forgot_password
@@ -373,12 +402,15 @@ def _send(
                 time.sleep(0.25 * attempt)
                 continue
             mapped = table.get(code)
-            if code in OPERATOR_ERRORS:
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            if code in OPERATOR_ERRORS and not _is_account_state(code, message):
                 logger.error(
                     "cognito_misconfiguration", extra={"operation": operation, "error_code": code}
                 )
-            if mapped == NEUTRAL:
-                return NEUTRAL
+                if isinstance(mapped, Outcome):
+                    mapped = Outcome.NOT_SENT
+            if isinstance(mapped, Outcome):
+                return Neutral(mapped, code)
             if mapped is None:
                 # An error the model does not list (or a bare 5xx): a service fault.
                 logger.warning(
@@ -437,14 +469,15 @@ def confirm_forgot_password(
 @sensitive_variables()
 def forgot_password(
     *, username: str, ip_address: str | None = None, encoded_data: str | None = None
-) -> None:
-    """Ask Cognito to send a code; unknown accounts succeed silently."""
+) -> Neutral:
+    """Ask Cognito to send a code. Every outcome the user must not tell apart
+    (sent, unknown user, not resettable) is returned; other failures raise."""
     cfg = config()
     params = _base_params(cfg, username)
     context = _context(cfg, ip_address, encoded_data)
     if context:
         params["UserContextData"] = context
-    _invoke("ForgotPassword", params, FORGOT_ERRORS, cfg=cfg)
+    return _invoke("ForgotPassword", params, FORGOT_ERRORS, cfg=cfg) or Neutral(Outcome.SENT)
 
 
 # --- the pool's password policy -------------------------------------------

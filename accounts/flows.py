@@ -18,7 +18,7 @@ from django.forms import Form
 from django.views.decorators.debug import sensitive_variables
 
 from . import cognito, logs, ratelimit
-from .cognito import CognitoError, Kind
+from .cognito import CognitoError, Kind, Neutral
 from .rates import normalize_username
 
 logger = logging.getLogger("accounts.attempts")
@@ -93,27 +93,37 @@ def log_invalid(*, action: str, form: Form, client_ip: str | None) -> None:
 def _attempt(
     action: str,
     success: str,
-    call: Callable[[], None],
+    call: Callable[[], Neutral | None],
     *,
     username: str,
     client_ip: str | None,
 ) -> CognitoError | None:
-    """Our limits, then the call, then exactly one log line; the failure or None."""
+    """Our limits, then the call, then exactly one log line; the failure or None.
+
+    A call that looks like success to the user is logged as what it really was
+    (for ForgotPassword: sent, unknown_user, not_resettable), with Cognito's code.
+    """
     started = time.perf_counter()
     error = _over_limit(action, username=username, client_ip=client_ip, started=started)
     if error:
         return error
+    outcome: str = success
+    error_code: str | None = None
     try:
-        call()
+        result = call()
     except CognitoError as failure:
         error = failure
+        outcome, error_code = failure.kind, failure.code
+    else:
+        if result is not None:
+            outcome, error_code = result.outcome, result.code
     log_attempt(
         action=action,
-        outcome=error.kind if error else success,
+        outcome=outcome,
         username=username,
         client_ip=client_ip,
         started=started,
-        error_code=error.code if error else None,
+        error_code=error_code,
     )
     return error
 
@@ -149,10 +159,11 @@ def confirm_reset(
 def request_code(
     *, username: str, client_ip: str | None, encoded_data: str | None = None
 ) -> CognitoError | None:
-    """Ask for a new code. Unknown accounts succeed, so the answer reveals nothing."""
+    """Ask for a new code. Unknown accounts and accounts that can't reset succeed,
+    so the answer reveals nothing; the log says which it was."""
     return _attempt(
         "forgot",
-        "sent",
+        cognito.Outcome.SENT,
         partial(
             cognito.forgot_password,
             username=username,

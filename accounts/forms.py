@@ -16,13 +16,14 @@ from django.utils.translation import gettext_lazy
 from . import messages
 from .policy import (
     CONTEXT_DATA_MAX,
+    EDGE_SPACE,
     PASSWORD_MAX,
     PasswordPolicy,
     could_meet,
-    has_whitespace,
     is_valid_code,
     is_valid_username,
     normalize_code,
+    password_space_problem,
     too_similar,
 )
 
@@ -133,7 +134,11 @@ class ResetForm(AccessibleForm):
 
     def clean_new_password1(self) -> str:
         password: str = self.cleaned_data["new_password1"]
-        if has_whitespace(password):
+        # Never trimmed: the user would not know their own password.
+        space = password_space_problem(password)
+        if space == EDGE_SPACE:
+            raise ValidationError(messages.FIELD["password_edge_space"], code="edge_space")
+        if space:
             raise ValidationError(messages.FIELD["password_whitespace"], code="whitespace")
         if len(password) > PASSWORD_MAX:
             raise ValidationError(

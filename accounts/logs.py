@@ -7,6 +7,11 @@ Two layers keep secrets out of every log record:
 2. Known secret-bearing keys (Password, ConfirmationCode, SecretHash, ...) are
    redacted in any text that looks like a dict or JSON, such as botocore's
    debug dumps of request parameters and bodies.
+
+And no record carries an object: Django attaches the request to the records of
+requests it refuses (a bad Host header, too many fields), and its repr holds the
+whole query string, code and username included. A request becomes its method
+and path; any other object, a placeholder with its type.
 """
 
 from __future__ import annotations
@@ -87,6 +92,23 @@ class OneLineWarning(logging.Filter):
         return True
 
 
+_PRIMITIVES = (str, int, float, bool, type(None))
+
+
+def safe_value(value: Any) -> str | int | float | bool | None:
+    """A record's field as it may be logged: primitives as they are (strings
+    redacted), a request as its method and path (never its query), anything else
+    as a placeholder naming its type."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, _PRIMITIVES):
+        return value
+    method, path = getattr(value, "method", None), getattr(value, "path", None)
+    if isinstance(method, str) and isinstance(path, str) and hasattr(value, "META"):
+        return f"<{type(value).__name__}: {method[:16]} {redact(path)[:256]!r}>"
+    return f"{REDACTED} {type(value).__name__}"
+
+
 class RedactFilter(logging.Filter):
     """Render the message once, redacted, so no handler sees the raw arguments."""
 
@@ -104,8 +126,7 @@ class RedactFilter(logging.Filter):
         for key, value in list(record.__dict__.items()):
             if key in _EXTRA_SAFE or key in _STANDARD:
                 continue
-            if isinstance(value, str):
-                setattr(record, key, redact(value))
+            setattr(record, key, safe_value(value))
         return True
 
 
@@ -129,9 +150,8 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key in _STANDARD or key in payload or key.startswith("_"):
                 continue
-            payload[key] = (
-                value if isinstance(value, (int, float, bool, type(None))) else str(value)
-            )
+            # Never an object's str(): without the RedactFilter too, a request stays out.
+            payload[key] = str(value) if isinstance(value, str) else safe_value(value)
         if record.exc_text:
             payload["exception"] = record.exc_text
         elif record.exc_info:

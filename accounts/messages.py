@@ -24,7 +24,11 @@ FIELD = {
     "code_required": _("Enter the code from your email."),
     "code_invalid": _("This code doesn't look right. Copy it again from your email."),
     "password_required": _("Enter a new password."),
-    "password_whitespace": _("Your password can't contain spaces."),
+    "password_edge_space": _("Your password can't start or end with a space."),
+    "password_whitespace": _(
+        "Your password can contain ordinary spaces, but no tabs, line breaks or other "
+        "kinds of space."
+    ),
     "password_too_long": _("Your password can be at most %(max)d characters."),
     "password_common": _("This password is too common. Choose one that's harder to guess."),
     "password_similar": _("Your password is too similar to your username."),
@@ -38,7 +42,7 @@ RULES = {
     "lowercase": _("A lowercase letter (a–z)"),
     "uppercase": _("An uppercase letter (A–Z)"),
     "number": _("A number (0–9)"),
-    "symbol": _("A symbol, such as ! @ # $ & *"),
+    "symbol": _("A symbol (such as ! @ # $ & *) or a space between words"),
 }
 
 COGNITO = {

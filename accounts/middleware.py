@@ -10,6 +10,7 @@ from http.cookies import Morsel
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.module_loading import import_string
 
 from . import logs
 from .clientip import client_ip, is_trusted_peer
@@ -53,6 +54,39 @@ PERMISSIONS_POLICY = ", ".join(
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
+# The middleware that set the response headers every answer carries, in their order.
+HEADER_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",  # HSTS, nosniff, Referrer-Policy, COOP
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",  # not with FRAME_ANCESTORS
+    "csp.middleware.CSPMiddleware",
+    "accounts.middleware.SecurityHeadersMiddleware",  # Permissions-Policy, CORP, nosniff
+)
+
+
+def _no_response(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    raise AssertionError("only process_response is used")
+
+
+def page_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Give an answer made before (or without) the header middleware the same
+    headers as every other answer: the configured middleware's own
+    process_response, so the values can't drift. Headers already set are kept."""
+    for path in HEADER_MIDDLEWARE:
+        if path in settings.MIDDLEWARE:
+            response = import_string(path)(_no_response).process_response(request, response)
+    return response
+
+
+def _drop_untrusted_forwarding(request: HttpRequest) -> bool:
+    """Remove X-Forwarded-Proto/Host/Port unless the peer is a trusted proxy, so
+    that nothing downstream (is_secure(), HSTS, redirects) believes them. Returns
+    whether the peer is trusted."""
+    trusted = is_trusted_peer(request.META.get("REMOTE_ADDR", ""), settings.TRUSTED_PROXIES)
+    if not trusted:
+        for header in ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT"):
+            request.META.pop(header, None)
+    return trusted
+
 
 def _read_body_within(request: HttpRequest, seconds: float) -> bool:
     """Read the request body now, within ``seconds`` in all; False if it came too slowly.
@@ -91,13 +125,24 @@ class EarlyMiddleware:
     always get an answer, and neither waits on Cognito or the cache. POST bodies
     other than urlencoded forms are refused before anything parses them:
     multipart would spool to disk, and nothing here accepts it. The others are
-    read at once, within REQUEST_BODY_TIMEOUT.
+    read at once, within REQUEST_BODY_TIMEOUT. Every answer made here carries
+    the same security headers as every other answer.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        answer = self.early_answer(request)
+        if answer is None:
+            return self.get_response(request)
+        # Before RequestContextMiddleware: drop what an untrusted peer forged first,
+        # so that a forged X-Forwarded-Proto can't add HSTS.
+        _drop_untrusted_forwarding(request)
+        return page_headers(request, answer)
+
+    def early_answer(self, request: HttpRequest) -> HttpResponse | None:
+        """This layer's own answer to ``request``, or None to pass it on."""
         if request.path_info in ("/healthz", "/readyz") and request.method in ("GET", "HEAD"):
             ready = request.path_info == "/healthz" or READY
             return HttpResponse(
@@ -116,7 +161,7 @@ class EarlyMiddleware:
                 # gunicorn then closes the connection: the rest of the body
                 # must come within WEB_KEEPALIVE, and won't.
                 return HttpResponse("Request Timeout\n", status=408, content_type="text/plain")
-        return self.get_response(request)
+        return None
 
 
 class RequestContextMiddleware:
@@ -127,15 +172,8 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         remote_addr = request.META.get("REMOTE_ADDR", "")
-        trusted_peer = is_trusted_peer(remote_addr, settings.TRUSTED_PROXIES)
-        if not trusted_peer:
-            # Forged from an untrusted peer: these must change nothing downstream.
-            for header in (
-                "HTTP_X_FORWARDED_PROTO",
-                "HTTP_X_FORWARDED_HOST",
-                "HTTP_X_FORWARDED_PORT",
-            ):
-                request.META.pop(header, None)
+        # Forged from an untrusted peer: these must change nothing downstream.
+        trusted_peer = _drop_untrusted_forwarding(request)
         incoming_id = request.META.get("HTTP_X_REQUEST_ID", "")
         rid = incoming_id if trusted_peer and _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
         request.request_id = rid  # type: ignore[attr-defined]
@@ -201,7 +239,9 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        return self.process_response(request, self.get_response(request))
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.setdefault("X-Content-Type-Options", "nosniff")

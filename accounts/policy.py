@@ -17,7 +17,7 @@ CODE_MAX = 2048
 PASSWORD_MAX = 256
 CONTEXT_DATA_MAX = 131072
 
-# Cognito's own list of characters that count as symbols.
+# Cognito's own list of characters that count as symbols (so does an inner space).
 SYMBOLS = frozenset("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-")
 
 
@@ -36,7 +36,38 @@ def is_valid_code(value: str) -> bool:
 def has_whitespace(value: str) -> bool:
     # botocore's [\S]+ follows Java's \s, but any Unicode space is refused here:
     # a user can't see the difference, so none may slip through.
-    return any(ch.isspace() or unicodedata.category(ch) == "Zs" for ch in value)
+    return any(_is_space(ch) for ch in value)
+
+
+def _is_space(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) == "Zs"
+
+
+# What Cognito checks for a Password: ^[\S]+.*[\S]+$ (botocore's model still says [\S]+).
+EDGE_SPACE = "edge_space"
+OTHER_SPACE = "other_space"
+
+
+def password_space_problem(password: str) -> str | None:
+    """Why the spaces in ``password`` can't be sent, or None.
+
+    Cognito refuses whitespace at the start or the end (EDGE_SPACE) and accepts
+    it inside. Inside, only the ordinary space (U+0020) is accepted here
+    (OTHER_SPACE for tabs, line breaks and other kinds of space), so that what
+    the user typed is what they will type when they sign in.
+    """
+    if not password:
+        return None
+    if _is_space(password[0]) or _is_space(password[-1]):
+        return EDGE_SPACE
+    if any(ch != " " and _is_space(ch) for ch in password):
+        return OTHER_SPACE
+    return None
+
+
+def has_symbol(password: str) -> bool:
+    """Cognito's RequireSymbols: one of SYMBOLS, or a space that is neither first nor last."""
+    return any(ch in SYMBOLS for ch in password) or " " in password[1:-1]
 
 
 def normalize_code(value: str) -> str:
@@ -94,7 +125,7 @@ class PasswordPolicy:
             "lowercase": any("a" <= ch <= "z" for ch in password),
             "uppercase": any("A" <= ch <= "Z" for ch in password),
             "number": any("0" <= ch <= "9" for ch in password),
-            "symbol": any(ch in SYMBOLS for ch in password),
+            "symbol": has_symbol(password),
         }
         return [rule for rule in self.rules() if not checks[rule]]
 
@@ -125,4 +156,4 @@ def could_meet(policy: PasswordPolicy, word: str) -> bool:
     """Whether some casing of a lowercase ``word`` meets ``policy`` (for the live
     checklist's common-password tick: Django compares passwords lowercased)."""
     variant = re.sub("[a-z]", lambda m: m[0].upper(), word, count=1)
-    return not has_whitespace(word) and not policy.unmet(variant)
+    return password_space_problem(word) is None and not policy.unmet(variant)

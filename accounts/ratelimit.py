@@ -3,9 +3,11 @@ CACHE_URL points at Redis; in-process otherwise, which is correct for the
 default single gunicorn process).
 
 Fixed windows: a key may make ``limit`` attempts per ``period`` seconds, the
-window aligned to the epoch. Usernames are normalised the way Cognito compares
-them (case-insensitively, trimmed), so changing letter case does not dodge the
-limit. Keys are hashed, so the cache never holds a username or an IP.
+window aligned to the epoch. Usernames are trimmed and case-folded, so changing
+letter case does not dodge the limit. Cognito itself compares usernames that way
+only when the pool's UsernameConfiguration.CaseSensitive is false (the API's
+default is true); folding anyway only makes the limits stricter. Keys are
+hashed, so the cache never holds a username or an IP.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from . import cognito, flows, messages
 from .cognito import CognitoError, Kind
 from .colors import Palette
 from .forms import ForgotForm, ResetForm, common_passwords_for
+from .middleware import page_headers
 from .policy import CODE_MAX, USERNAME_MAX, PasswordPolicy
 
 SESSION_USERNAME = "reset_username"
@@ -240,7 +241,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "400.html", status=HTTPStatus.BAD_REQUEST)
+    # Also the answer to requests refused inside the middleware (a bad Host, too
+    # many fields), before the header middleware ran: the same headers as any page.
+    return page_headers(request, render(request, "400.html", status=HTTPStatus.BAD_REQUEST))
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -248,7 +251,8 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "500.html", status=HTTPStatus.INTERNAL_SERVER_ERROR)
+    response = render(request, "500.html", status=HTTPStatus.INTERNAL_SERVER_ERROR)
+    return page_headers(request, response)
 
 
 def root(request: HttpRequest) -> HttpResponseRedirect:

@@ -388,6 +388,16 @@ LOGGING = {
     "loggers": {
         # Django's request logger would repeat what the access log says.
         "django.request": {"level": "ERROR"},
-        "django.security.DisallowedHost": {"level": "WARNING", "filters": ["one_line"]},
+        # Requests refused before any view (noise the internet sends): one warning
+        # line each, no traceback. The RedactFilter keeps the request's query out.
+        **{
+            f"django.security.{name}": {"level": "WARNING", "filters": ["one_line"]}
+            for name in (
+                "DisallowedHost",
+                "TooManyFieldsSent",
+                "TooManyFilesSent",
+                "RequestDataTooBig",
+            )
+        },
     },
 }

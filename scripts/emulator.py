@@ -122,6 +122,7 @@ def create_pool(
     region: str = "us-east-1",
     policy: dict[str, Any] | None = None,
     name: str = "reset-demo",
+    username_attributes: list[str] | None = None,
 ) -> Pool:
     idp = boto3.client(
         "cognito-idp",
@@ -130,11 +131,16 @@ def create_pool(
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+    options: dict[str, Any] = {}
+    if username_attributes:
+        # ["email"]: people sign in with their email address; the username is a UUID.
+        options["UsernameAttributes"] = username_attributes
     pool = idp.create_user_pool(
         PoolName=name,
         Policies={"PasswordPolicy": policy or DEMO_POLICY},  # type: ignore[misc,arg-type]
         AutoVerifiedAttributes=["email"],
         UsernameConfiguration={"CaseSensitive": False},
+        **options,
     )["UserPool"]
     app = idp.create_user_pool_client(
         UserPoolId=pool["Id"],

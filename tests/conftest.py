@@ -96,6 +96,11 @@ def user(pool: Pool) -> str:
 @pytest.fixture
 def site(settings: Any, pool: Pool, proxy: FaultProxy) -> Pool:
     """The site configured against the demo pool, through the fault proxy."""
+    return use_pool(settings, pool, proxy)
+
+
+def use_pool(settings: Any, pool: Pool, proxy: FaultProxy) -> Pool:
+    """Point the site at ``pool``, through the fault proxy."""
     settings.COGNITO_REGION = pool.region
     settings.COGNITO_USER_POOL_ID = pool.user_pool_id
     settings.COGNITO_CLIENT_ID = pool.client_id

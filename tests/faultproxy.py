@@ -4,6 +4,10 @@ Modes: "pass", "ok" (an empty success for any call), "500", "throttle", "slow"
 (then "pass", or "slow:<mode>"),
 "hang", "reset", "malformed", "malformed_error", "unknown_error", "error:<Code>"
 (any Cognito error code with status 400).
+
+``model_invited_users(pool_id)`` adds what moto does not model: in "pass" mode,
+ForgotPassword for a user whose status is FORCE_CHANGE_PASSWORD (invited, never
+signed in) gets Cognito's NotAuthorizedException instead of a code.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class FaultProxy:
         self.mode = "pass"
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
+        self.invited_pool: str | None = None
         self._lock = threading.Lock()
         self._release = threading.Event()
         proxy = self
@@ -73,6 +78,27 @@ class FaultProxy:
         self.delay = delay
         self._release.clear()
 
+    def model_invited_users(self, user_pool_id: str) -> None:
+        self.invited_pool = user_pool_id
+
+    def _is_invited(self, body: bytes) -> bool:
+        import boto3
+
+        assert self.invited_pool
+        username = json.loads(body or b"{}").get("Username", "")
+        idp = boto3.client(
+            "cognito-idp",
+            region_name=self.invited_pool.split("_", 1)[0],
+            endpoint_url=self.upstream,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        try:
+            user = idp.admin_get_user(UserPoolId=self.invited_pool, Username=username)
+        except idp.exceptions.UserNotFoundException:
+            return False
+        return user["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+
     def calls(self, operation: str) -> list[dict[str, Any]]:
         return [r["body"] for r in self.requests if r["operation"] == operation]
 
@@ -101,6 +127,15 @@ class FaultProxy:
         if mode.startswith("slow"):  # "slow", or "slow:<mode>" for a slow <mode>
             time.sleep(self.delay)
             mode = mode.partition(":")[2] or "pass"
+        if (
+            mode == "pass"
+            and self.invited_pool
+            and target.endswith(".ForgotPassword")
+            and self._is_invited(body)
+        ):
+            message = "User password cannot be reset in the current state."
+            self._error(handler, 400, "NotAuthorizedException", message)
+            return
         if mode == "pass":
             request = urllib.request.Request(
                 self.upstream + handler.path,

@@ -44,3 +44,30 @@ def test_env_example_uses_only_real_variables() -> None:
     )
     assert names
     assert names <= documented
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
+
+
+def test_no_text_claims_cognito_always_ignores_username_case() -> None:
+    """Cognito compares usernames case-insensitively only when the pool's
+    UsernameConfiguration.CaseSensitive is false; the API's default is true.
+    Wherever the docs or the code speak of case-insensitive usernames, they say so."""
+    sources = [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "accounts").glob("*.py")),
+        *sorted((ROOT / "contrib").rglob("*.py")),
+    ]
+    mentions = 0
+    for path in sources:
+        for paragraph in _paragraphs(path.read_text()):
+            if re.search(r"case[- ]insensitiv", paragraph, re.IGNORECASE):
+                mentions += 1
+                assert "CaseSensitive" in paragraph, f"{path.name}: {paragraph[:120]}"
+            assert (
+                not re.search(r"as Cognito (does|compares)[^.]*", paragraph)
+                or "CaseSensitive" in paragraph
+            ), f"{path.name}: {paragraph[:120]}"
+    assert mentions >= 2  # configuration.md and security.md

@@ -6,6 +6,8 @@ sent are captured at the proxy and checked here.
 
 from __future__ import annotations
 
+import html
+import logging
 import re
 import time
 import urllib.parse
@@ -17,6 +19,7 @@ from django.test import Client
 
 from accounts.clientip import parse_networks
 from accounts.secrethash import secret_hash
+from tests.cognito_model import assert_valid_request
 from tests.conftest import NEW_PASSWORD, OLD_PASSWORD, USERNAME, FormClient
 from tests.faultproxy import FaultProxy
 
@@ -172,7 +175,10 @@ def test_reused_code(client: Client, site: Any, user: str) -> None:
         ("alllowercase-1", "An uppercase letter"),
         ("Password1!", "too common"),
         ("Alice@example1", "too similar to your username"),
-        ("Has space-Pass1", "can&#x27;t contain spaces"),
+        (" Leading-space-Pass1", "can&#x27;t start or end with a space"),
+        ("Trailing-space-Pass1 ", "can&#x27;t start or end with a space"),
+        ("Tab\tinside-Pass1", "no tabs, line breaks or other kinds of space"),
+        ("No\u00a0break-Pass1", "no tabs, line breaks or other kinds of space"),
         ("A1-" + "x" * 260, "at most 256"),
     ],
 )
@@ -186,6 +192,43 @@ def test_weak_password_never_reaches_cognito(
     assert message in html
     assert 'id="id_new_password1_error"' in html
     assert password not in html
+    assert proxy.calls("ConfirmForgotPassword") == []
+    assert site.can_sign_in(user, OLD_PASSWORD)
+
+
+PASSPHRASE = "Tiny Green Frog Jumps 42"
+
+
+def test_passphrase_with_spaces_resets_and_signs_in(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
+    """Cognito allows inner spaces and counts them as symbols: the pool requires a
+    symbol, and this passphrase has no other."""
+    code = site.request_code(user)
+    open_link(client, user, code)
+    done = submit(client, code=code, new_password1=PASSPHRASE, new_password2=PASSPHRASE)
+    assert done.status_code == HTTPStatus.FOUND
+    assert done["Location"] == "/reset/done/"
+    (sent,) = proxy.calls("ConfirmForgotPassword")
+    assert sent["Password"] == PASSPHRASE  # exactly as typed, nothing trimmed or changed
+    assert_valid_request("ConfirmForgotPassword", sent)  # the service's own pattern
+    assert site.can_sign_in(user, PASSPHRASE)
+    assert not site.can_sign_in(user, OLD_PASSWORD)
+    assert not site.can_sign_in(user, PASSPHRASE.replace(" ", ""))
+
+
+def test_space_at_either_end_is_refused_not_trimmed(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
+    code = site.request_code(user)
+    for password in (f" {PASSPHRASE}", f"{PASSPHRASE} ", f"  {PASSPHRASE}  "):
+        response = submit(client, code=code, new_password1=password, new_password2=password)
+        html = response.content.decode()
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+        assert "Your password can&#x27;t start or end with a space." in html
+        assert 'id="id_new_password1_error"' in html
+        assert PASSPHRASE not in html
+        assert f'value="{code}"' in html  # what was typed, but the passwords, is kept
     assert proxy.calls("ConfirmForgotPassword") == []
     assert site.can_sign_in(user, OLD_PASSWORD)
 
@@ -229,6 +272,107 @@ def test_forgot_page_reveals_nothing(
     assert calls[0]["SecretHash"] == secret_hash(
         username=user, client_id=site.client_id, client_secret=site.client_secret
     )
+
+
+def attempts(caplog: pytest.LogCaptureFixture, action: str = "forgot") -> list[Any]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "accounts.attempts" and getattr(r, "action", None) == action
+    ]
+
+
+INVITED = "invited@example.com"
+
+
+def test_invited_user_gets_the_same_answer_and_the_sent_page_helps(
+    client: Client, site: Any, user: str, proxy: FaultProxy, settings: Any, caplog: Any
+) -> None:
+    """An invited user (FORCE_CHANGE_PASSWORD) can't reset: Cognito raises
+    NotAuthorizedException and sends nothing. moto sends a code anyway, so the proxy
+    answers as Cognito does. The answer stays neutral; the log says what happened."""
+    settings.SUPPORT_URL = "https://help.example.com/reset"
+    settings.SIGN_IN_URL = "https://app.example.com/sign-in"
+    site.client().admin_create_user(
+        UserPoolId=site.user_pool_id,
+        Username=INVITED,
+        TemporaryPassword="Temporary-Pass-1",
+        UserAttributes=[
+            {"Name": "email", "Value": INVITED},
+            {"Name": "email_verified", "Value": "true"},
+        ],
+        MessageAction="SUPPRESS",
+    )
+    proxy.model_invited_users(site.user_pool_id)
+    pages = []
+    with caplog.at_level(logging.INFO):
+        for username in (INVITED, user, "nobody@example.com"):
+            answer = client.post("/forgot/", {"username": username})
+            assert answer.status_code == HTTPStatus.FOUND
+            assert answer["Location"] == "/forgot/sent/"
+            pages.append(client.get("/forgot/sent/").content.decode())
+    assert pages[0] == pages[1] == pages[2]  # nothing tells the three apart
+    sent = pages[0]
+    assert "If an account exists" in sent
+    assert "Invited, and never set a password?" in sent
+    assert "temporary password from your invitation email" in sent
+    assert 'href="https://help.example.com/reset"' in sent
+    assert 'href="https://app.example.com/sign-in" data-sign-in' in sent
+
+    invited, known, unknown = attempts(caplog)
+    assert (invited.outcome, invited.error_code) == ("not_resettable", "NotAuthorizedException")
+    # PreventUserExistenceErrors=ENABLED: Cognito answers success for an unknown user.
+    assert (known.outcome, known.error_code) == ("sent", None)
+    assert (unknown.outcome, unknown.error_code) == ("sent", None)
+    assert {r.levelno for r in (invited, known, unknown)} == {logging.INFO}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "cognito_misconfiguration" not in caplog.text
+    assert [c["Username"] for c in proxy.calls("ForgotPassword")] == [
+        INVITED,
+        user,
+        "nobody@example.com",
+    ]
+
+
+def test_sent_page_without_support_or_sign_in_settings(client: Client, site: Any) -> None:
+    sent = client.get("/forgot/sent/").content.decode()
+    assert "Invited, and never set a password?" in sent
+    assert "ask whoever invited you" in sent
+    assert "data-sign-in" not in sent
+    assert 'class="support"' not in sent
+
+
+@pytest.mark.parametrize(
+    ("mode", "outcome", "misconfigured"),
+    [
+        # PreventUserExistenceErrors=LEGACY: Cognito says the user does not exist.
+        ("error:UserNotFoundException", "unknown_user", False),
+        # No verified email or phone number on the account.
+        ("error:InvalidParameterException", "not_resettable", False),
+        # NotAuthorizedException for another reason (e.g. a wrong SecretHash): ours to fix.
+        ("error:NotAuthorizedException", "not_sent", True),
+    ],
+)
+def test_every_neutral_forgot_outcome_is_logged_as_what_it_was(
+    client: Client,
+    site: Any,
+    proxy: FaultProxy,
+    caplog: Any,
+    mode: str,
+    outcome: str,
+    misconfigured: bool,
+) -> None:
+    proxy.set(mode)
+    with caplog.at_level(logging.INFO):
+        answer = client.post("/forgot/", {"username": "someone@example.com"})
+    assert answer.status_code == HTTPStatus.FOUND
+    assert answer["Location"] == "/forgot/sent/"
+    (attempt,) = attempts(caplog)
+    assert attempt.outcome == outcome
+    assert attempt.error_code == mode.split(":", 1)[1]
+    assert attempt.levelno == logging.INFO
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == (["cognito_misconfiguration"] if misconfigured else [])
 
 
 def test_expired_code_route_to_new_code(client: Client, site: Any, user: str) -> None:
@@ -469,3 +613,87 @@ def test_done_page_needs_a_finished_reset(client: Client, site: Any) -> None:
     response = client.get("/reset/done/")
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == "/reset/"
+
+
+# --- an email-as-username pool, with the link from the CustomMessage trigger -------------
+
+
+def test_email_as_username_pool_through_the_emailed_link(
+    client: Client, settings: Any, moto_url: str, proxy: FaultProxy, monkeypatch: Any
+) -> None:
+    """The pool's usernames are UUIDs (the sub); the trigger links the email address,
+    the site resets with it (SecretHash over exactly that value), and the user signs
+    in with it. The link also carries the user's language."""
+    from emulator import create_pool
+
+    from contrib.cognito_custom_message.handler import handler
+    from tests.conftest import use_pool
+
+    pool = use_pool(
+        settings,
+        create_pool(moto_url, name="email-usernames", username_attributes=["email"]),
+        proxy,
+    )
+    email = "carol@example.com"
+    idp = pool.client()
+    idp.admin_create_user(
+        UserPoolId=pool.user_pool_id,
+        Username=email,
+        UserAttributes=[
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "locale", "Value": "de-DE"},
+        ],
+        MessageAction="SUPPRESS",
+    )
+    idp.admin_set_user_password(
+        UserPoolId=pool.user_pool_id, Username=email, Password=OLD_PASSWORD, Permanent=True
+    )
+    stored = idp.admin_get_user(UserPoolId=pool.user_pool_id, Username=email)
+    attributes = {a["Name"]: a["Value"] for a in stored["UserAttributes"]}
+    internal = stored["Username"]
+    assert internal == attributes["sub"] != email  # as in Cognito: a UUID
+
+    # The message Cognito would send, as the trigger writes it for this user.
+    monkeypatch.setenv("RESET_SITE_URL", "https://reset.example.com")
+    event = {
+        "version": "1",
+        "triggerSource": "CustomMessage_ForgotPassword",
+        "region": pool.region,
+        "userPoolId": pool.user_pool_id,
+        "userName": internal,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": pool.client_id},
+        "request": {"userAttributes": attributes, "codeParameter": "{####}"},
+        "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+    }
+    message = handler(event, None)["response"]["emailMessage"]
+    assert internal not in message
+    href = html.unescape(re.search(r'<a href="([^"]*/reset/[^"]*)"', message)[1])  # type: ignore[index]
+
+    code = pool.request_code(email)  # ForgotPassword with the alias, as the site sends it
+    link = urllib.parse.urlsplit(href.replace("{####}", code))
+    assert (link.scheme, link.netloc, link.path) == ("https", "reset.example.com", "/reset/")
+    assert urllib.parse.parse_qs(link.query) == {
+        "username": [email],
+        "lang": ["de"],
+        "code": [code],
+    }
+
+    opened = client.get(f"/reset/?{link.query}")
+    assert opened.status_code == HTTPStatus.FOUND
+    page = client.get("/reset/").content.decode()
+    assert '<html lang="de">' in page
+    assert f'value="{email}"' in page  # the address, not the UUID
+    assert internal not in page
+    prefilled = dict(re.findall(r'name="(username|code)" value="([^"]*)"', page))
+    done = submit(client, **{k: html.unescape(v) for k, v in prefilled.items()})
+    assert done.status_code == HTTPStatus.FOUND
+    assert done["Location"] == "/reset/done/"
+
+    (sent,) = proxy.calls("ConfirmForgotPassword")
+    assert sent["Username"] == email
+    assert sent["SecretHash"] == secret_hash(
+        username=email, client_id=pool.client_id, client_secret=pool.client_secret
+    )
+    assert pool.can_sign_in(email, NEW_PASSWORD)
+    assert not pool.can_sign_in(email, OLD_PASSWORD)

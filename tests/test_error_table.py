@@ -9,7 +9,14 @@ import pytest
 from botocore.stub import Stubber
 
 from accounts import cognito
-from accounts.cognito import CONFIRM_ERRORS, FORGOT_ERRORS, NEUTRAL, CognitoError, Kind
+from accounts.cognito import (
+    CONFIRM_ERRORS,
+    FORGOT_ERRORS,
+    CognitoError,
+    Kind,
+    Neutral,
+    Outcome,
+)
 
 MODEL = botocore.session.get_session().get_service_model("cognito-idp")
 
@@ -106,12 +113,54 @@ def test_unknown_error_code_is_a_service_fault(stubber: Stubber) -> None:
 
 
 @pytest.mark.parametrize(
-    "code", ["UserNotFoundException", "NotAuthorizedException", "InvalidParameterException"]
+    ("code", "message", "outcome"),
+    [
+        ("UserNotFoundException", "User does not exist.", Outcome.UNKNOWN_USER),
+        (
+            "NotAuthorizedException",
+            "User password cannot be reset in the current state.",
+            Outcome.NOT_RESETTABLE,
+        ),
+        (
+            "InvalidParameterException",
+            "Cannot reset password for the user as there is no registered/verified email or "
+            "phone_number",
+            Outcome.NOT_RESETTABLE,
+        ),
+        # The same code for a wrong SecretHash: the operator's to fix, never "not resettable".
+        (
+            "NotAuthorizedException",
+            "Unable to verify secret hash for client abc",
+            Outcome.NOT_SENT,
+        ),
+    ],
 )
-def test_forgot_neutral_errors_look_like_success(stubber: Stubber, code: str) -> None:
-    stubber.add_client_error("forgot_password", service_error_code=code, http_status_code=400)
-    cognito.forgot_password(username="nobody")  # no exception: same answer as success
-    assert FORGOT_ERRORS[code] == NEUTRAL
+def test_forgot_neutral_errors_look_like_success(
+    stubber: Stubber, caplog: pytest.LogCaptureFixture, code: str, message: str, outcome: Outcome
+) -> None:
+    stubber.add_client_error(
+        "forgot_password", service_error_code=code, service_message=message, http_status_code=400
+    )
+    # No exception: the same answer as success. What it really was comes back for the log.
+    assert cognito.forgot_password(username="nobody") == Neutral(outcome, code)
+    misconfigured = [r for r in caplog.records if r.getMessage() == "cognito_misconfiguration"]
+    assert bool(misconfigured) is (outcome is Outcome.NOT_SENT)
+
+
+def test_forgot_success_is_sent(stubber: Stubber) -> None:
+    stubber.add_response("forgot_password", {})
+    assert cognito.forgot_password(username="someone") == Neutral(Outcome.SENT)
+
+
+def test_every_neutral_forgot_error_has_an_outcome() -> None:
+    neutral = {
+        code: mapped for code, mapped in FORGOT_ERRORS.items() if isinstance(mapped, Outcome)
+    }
+    assert neutral == {
+        "UserNotFoundException": Outcome.UNKNOWN_USER,
+        "NotAuthorizedException": Outcome.NOT_RESETTABLE,
+        "InvalidParameterException": Outcome.NOT_RESETTABLE,
+    }
 
 
 @pytest.mark.parametrize(

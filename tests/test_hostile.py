@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.test import Client
@@ -217,8 +220,26 @@ def test_no_secret_in_logs_or_pages_at_debug(
         )
     )
     pages.append(client.post("/forgot/", {"username": user}))
+    # Two links refused before any view, whose request Django attaches to its record.
+    link = {"username": user, "code": code}
+    pages.append(client.get("/reset/", link, HTTP_HOST="scanner.invalid"))
+    pages.append(client.get("/reset/?" + urlencode([*link.items(), *TOO_MANY_FIELDS])))
+    assert [page.status_code for page in pages[-2:]] == [HTTPStatus.BAD_REQUEST] * 2
 
     text = captured_logs.getvalue()
+    refused = [
+        json.loads(line)
+        for line in text.splitlines()
+        if '"django.security.' in line.split('"logger": ', 1)[-1][:40]
+    ]
+    assert [r["logger"] for r in refused] == [
+        "django.security.DisallowedHost",
+        "django.security.TooManyFieldsSent",
+    ]
+    for record in refused:
+        assert record["request"] == "<WSGIRequest: GET '/reset/'>"  # no query string
+        assert user not in json.dumps(record)
+        assert quote(user) not in json.dumps(record)
     assert "reset_attempt" in text
     assert "botocore" in text
     digits = code.rsplit(":", 1)[1]
@@ -294,3 +315,141 @@ def test_bad_host_is_one_warning_line_without_traceback(
     assert lines
     assert all('"level": "warning"' in line for line in lines)
     assert "Traceback" not in text
+
+
+# More fields than DATA_UPLOAD_MAX_NUMBER_FIELDS (32), as a scanner's link may have.
+TOO_MANY_FIELDS = [(f"x{i}", "1") for i in range(40)]
+
+
+def test_too_many_fields_is_one_warning_line_without_traceback(
+    client: Client, site: Any, captured_logs: Any
+) -> None:
+    query = urlencode([("username", USERNAME), ("code", "123456"), *TOO_MANY_FIELDS])
+    response = client.get(f"/reset/?{query}")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Something in the request wasn" in response.content.decode()
+    records = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
+    (line,) = [r for r in records if r["logger"].startswith("django.security.")]
+    assert line["logger"] == "django.security.TooManyFieldsSent"
+    assert line["level"] == "warning"
+    assert "exception" not in line
+    assert line["request"] == "<WSGIRequest: GET '/reset/'>"
+    assert not [r for r in records if r["level"] in ("error", "critical")]
+    assert "123456" not in captured_logs.getvalue()
+
+
+def test_no_object_reaches_the_log_as_its_repr(captured_logs: Any) -> None:
+    """Whatever a library attaches to a record, only primitives are written."""
+
+    class Leaky:
+        def __str__(self) -> str:
+            return "code=123456&username=alice"
+
+        __repr__ = __str__
+
+    logging.getLogger("some.library").warning(
+        "event",
+        extra={
+            "thing": Leaky(),
+            "params": {"Username": "alice", "Password": "hunter2-Secret"},
+            "count": 3,
+            "flag": True,
+            "note": "fine",
+        },
+    )
+    (record,) = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
+    assert record["thing"] == "[redacted] Leaky"
+    assert record["params"] == "[redacted] dict"
+    assert (record["count"], record["flag"], record["note"]) == (3, True, "fine")
+    assert "alice" not in captured_logs.getvalue()
+    assert "hunter2" not in captured_logs.getvalue()
+
+
+def test_the_formatter_alone_writes_no_object() -> None:
+    """Without the RedactFilter (another handler, say), a request still stays out."""
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/reset/", {"username": "alice", "code": "123456"})
+    record = logging.LogRecord("django.security.X", logging.WARNING, "", 0, "refused", None, None)
+    record.request = request
+    line = json.loads(logs.JsonFormatter().format(record))
+    assert line["request"] == "<WSGIRequest: GET '/reset/'>"
+
+
+# --- the same security headers on every answer ----------------------------------
+
+
+PAGE_HEADERS = (
+    "Content-Security-Policy",
+    "Permissions-Policy",
+    "Cross-Origin-Resource-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "X-Frame-Options",
+    "Strict-Transport-Security",
+)
+
+
+def _without_nonce(csp: str) -> str:
+    return re.sub(r" 'nonce-[^']*'", "", csp)
+
+
+@pytest.mark.parametrize("secure", [False, True])
+@pytest.mark.parametrize("answer", ["bad_host", "too_many_fields", "unsupported_media", "healthz"])
+def test_refused_and_early_answers_carry_the_page_headers(
+    client: Client, site: Any, answer: str, secure: bool
+) -> None:
+    page = client.get("/forgot/", secure=secure)
+    link = [("username", USERNAME), ("code", "123456")]
+    response = {
+        "bad_host": lambda: client.get("/reset/", link, HTTP_HOST="evil.example", secure=secure),
+        "too_many_fields": lambda: client.get(
+            "/reset/?" + urlencode([*link, *TOO_MANY_FIELDS]), secure=secure
+        ),
+        "unsupported_media": lambda: client.post(
+            "/reset/", b"{}", content_type="application/json", secure=secure
+        ),
+        "healthz": lambda: client.get("/healthz", secure=secure),
+    }[answer]()
+    assert (
+        response.status_code
+        == {
+            "bad_host": HTTPStatus.BAD_REQUEST,
+            "too_many_fields": HTTPStatus.BAD_REQUEST,
+            "unsupported_media": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "healthz": HTTPStatus.OK,
+        }[answer]
+    )
+    for header in PAGE_HEADERS:
+        if header == "Strict-Transport-Security":
+            assert (header in page) is secure  # HSTS only over HTTPS, as for pages
+        else:
+            assert header in page, header
+        expected, got = page.get(header), response.get(header)
+        if header == "Content-Security-Policy":
+            expected, got = _without_nonce(page[header]), _without_nonce(response[header])
+        assert got == expected, header
+
+
+def test_early_answers_believe_no_forged_https(client: Client, site: Any, settings: Any) -> None:
+    """From a peer that is not a trusted proxy, X-Forwarded-Proto changes nothing."""
+    from accounts.clientip import parse_networks
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = parse_networks(["10.0.0.0/8"])
+    for path in ("/healthz", "/reset/"):
+        forged = client.post(
+            path, b"{}", content_type="application/json", HTTP_X_FORWARDED_PROTO="https"
+        )
+        assert "Strict-Transport-Security" not in forged
+        assert forged["X-Frame-Options"] == "DENY"
+        trusted = client.post(
+            path,
+            b"{}",
+            content_type="application/json",
+            HTTP_X_FORWARDED_PROTO="https",
+            REMOTE_ADDR="10.1.1.1",
+        )
+        assert trusted.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+        assert "Strict-Transport-Security" in trusted

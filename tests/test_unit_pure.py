@@ -8,11 +8,16 @@ import pytest
 
 from accounts.clientip import client_ip, parse_ip, parse_networks
 from accounts.policy import (
+    EDGE_SPACE,
+    OTHER_SPACE,
     PasswordPolicy,
+    could_meet,
+    has_symbol,
     has_whitespace,
     is_valid_code,
     is_valid_username,
     normalize_code,
+    password_space_problem,
     too_similar,
 )
 from accounts.secrethash import secret_hash
@@ -172,6 +177,57 @@ def test_policy_symbols_are_cognitos_list() -> None:
         assert policy.unmet(symbol) == [], symbol
     assert policy.unmet("é") == ["symbol"]
     assert policy.unmet("€") == ["symbol"]
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("Tiny Green Frog Jumps 42", None),
+        ("a b", None),
+        ("no-spaces-at-all", None),
+        ("", None),
+        (" leading", EDGE_SPACE),
+        ("trailing ", EDGE_SPACE),
+        (" ", EDGE_SPACE),
+        ("\u00a0nbsp-first", EDGE_SPACE),
+        ("tab-last\t", EDGE_SPACE),
+        ("new\nline", OTHER_SPACE),
+        ("tab\tinside", OTHER_SPACE),
+        ("no\u00a0break", OTHER_SPACE),
+        ("ideographic\u3000space", OTHER_SPACE),
+    ],
+)
+def test_password_spaces_follow_cognitos_pattern(password: str, problem: str | None) -> None:
+    """Cognito checks ^[\\S]+.*[\\S]+$: no whitespace at either end; inside, we take
+    only the ordinary space (nothing else about the check is loosened)."""
+    assert password_space_problem(password) == problem
+
+
+def test_an_inner_space_counts_as_a_symbol() -> None:
+    policy = PasswordPolicy(minimum_length=10)  # all four classes required
+    assert policy.unmet("Tiny Green Frog Jumps 42") == []
+    assert policy.unmet("TinyGreenFrogJumps42") == ["symbol"]
+    assert has_symbol("a b")
+    # Neither first nor last: those are refused anyway, and never count.
+    assert not has_symbol(" ab")
+    assert not has_symbol("ab ")
+    assert not has_symbol(" ")
+    assert not has_symbol("a\tb")  # only the space itself
+    # The live checklist's list of common passwords follows the same rules.
+    assert could_meet(PasswordPolicy(minimum_length=6), "tiny green frog 42")
+    assert not could_meet(PasswordPolicy(minimum_length=6), " tiny green frog 42")
+
+
+def test_the_model_check_uses_the_services_password_pattern() -> None:
+    from tests.cognito_model import SHAPES, assert_valid_request
+
+    botocore_pattern = SHAPES.shape_for("PasswordType").metadata["pattern"]
+    assert botocore_pattern == "[\\S]+"  # outdated: Cognito itself checks the pattern below
+    base = {"ClientId": "client", "Username": "alice", "ConfirmationCode": "123456"}
+    assert_valid_request("ConfirmForgotPassword", {**base, "Password": "Tiny Green Frog Jumps 42"})
+    for refused in (" Tiny-Green-Frog-42", "Tiny-Green-Frog-42 ", "x", "line\nbreak"):
+        with pytest.raises(AssertionError):
+            assert_valid_request("ConfirmForgotPassword", {**base, "Password": refused})
 
 
 def test_policy_letters_are_latin() -> None:

@@ -53,12 +53,24 @@
   function unicodeRe(source, fallback) {
     try { return new RegExp(source, "u"); } catch (e) { return fallback; }
   }
-  // Mirrors accounts/policy.py: has_whitespace, normalize_code and too_similar.
+  // Mirrors accounts/policy.py: password_space_problem, has_symbol, normalize_code and too_similar.
   var SPACE = unicodeRe("[\\s\\x1c-\\x1f\\x85]", /[\s\x1c-\x1f\x85]/);
   var SPACES = new RegExp(SPACE.source, SPACE.flags + "g");
   var DIGITS_AND_DASHES = unicodeRe("^[\\p{Nd}-]+$", /^[0-9-]+$/);
   var NON_WORD = unicodeRe("[^\\p{L}\\p{N}_]+", /\W+/);
   var SYMBOLS = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-";
+
+  // Cognito refuses whitespace at either end and counts an inner space as a symbol;
+  // inside, only the ordinary space is accepted (as the server does).
+  function spaceProblem(value) {
+    var chars = Array.from(value);
+    if (!chars.length) { return ""; }
+    if (SPACE.test(chars[0]) || SPACE.test(chars[chars.length - 1])) { return "edge"; }
+    for (var i = 1; i < chars.length - 1; i++) {
+      if (chars[i] !== " " && SPACE.test(chars[i])) { return "other"; }
+    }
+    return "";
+  }
 
   function normalizeCode(value) {
     var compact = value.replace(SPACES, "");
@@ -112,9 +124,9 @@
     number: function (v) { return /[0-9]/.test(v); },
     symbol: function (v) {
       for (var i = 0; i < v.length; i++) { if (SYMBOLS.indexOf(v[i]) >= 0) { return true; } }
-      return false;
+      return Array.from(v).slice(1, -1).indexOf(" ") >= 0;
     },
-    nospace: function (v) { return v.length > 0 && !SPACE.test(v); },
+    nospace: function (v) { return v.length > 0 && !spaceProblem(v); },
     common: function (v) { return v.length > 0 && common.indexOf(v.toLowerCase()) < 0; },
     similar: function (v) { return v.length > 0 && !tooSimilar(v, username ? username.value.trim() : ""); }
   };

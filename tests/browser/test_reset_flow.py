@@ -113,8 +113,8 @@ def test_full_reset_without_javascript(browser: Browser, live_site: Any, reset_s
             "A lowercase letter (a–z)",
             "An uppercase letter (A–Z)",
             "A number (0–9)",
-            "A symbol, such as ! @ # $ & *",
-            "No spaces",
+            "A symbol (such as ! @ # $ & *) or a space between words",
+            "No space at the start or end",
             "Not a commonly used password",
             "Not like your username",
         ]
@@ -158,7 +158,11 @@ def test_checklist_ticks_as_rules_are_met(reset: Reset, reset_site: Any) -> None
     expect(page.locator("#password-rules li").first).to_contain_text("(not yet)")
     password.fill("abc")
     assert met_rules(page) == ["lowercase", "nospace", "common", "similar"]
-    password.fill("abc DEF")
+    password.fill("abc DEF")  # an inner space is allowed, and counts as a symbol
+    assert met_rules(page) == ["lowercase", "uppercase", "symbol", "nospace", "common", "similar"]
+    password.fill("abc DEF ")  # but not at either end
+    assert met_rules(page) == ["lowercase", "uppercase", "symbol", "common", "similar"]
+    password.fill(" abcDEF")
     assert met_rules(page) == ["lowercase", "uppercase", "common", "similar"]
     password.fill("Password1!")  # meets the pool's policy, but is common
     assert "common" not in met_rules(page)
@@ -185,6 +189,10 @@ def test_checklist_ticks_as_rules_are_met(reset: Reset, reset_site: Any) -> None
         ("bob", "Password1!"),  # common, though it meets the policy
         ("bob", "Iloveyou<3"),
         ("bob", "Tab\tand-Nbsp\u00a0-1"),
+        ("bob", "Tiny Green Frog Jumps 42"),  # a passphrase: the spaces are its symbols
+        ("bob", " Tiny Green Frog Jumps 42"),
+        ("bob", "Tiny Green Frog Jumps 42 "),
+        ("bob", "Tiny Green\u00a0Frog Jumps 42"),
         ("bob", "Fine-Password-9"),
     ],
 )
@@ -194,7 +202,7 @@ def test_checklist_agrees_with_the_server(
     """The live ticks and the server's own checks give the same verdict."""
     from django.contrib.auth.password_validation import CommonPasswordValidator
 
-    from accounts.policy import PasswordPolicy, has_whitespace, too_similar
+    from accounts.policy import PasswordPolicy, password_space_problem, too_similar
 
     password = password.encode().decode("unicode_escape")
     page = reset.page
@@ -202,7 +210,7 @@ def test_checklist_agrees_with_the_server(
     page.locator("#id_new_password1").fill(password)
     policy = PasswordPolicy(minimum_length=10)  # the demo pool's policy
     expected = {
-        "nospace": not has_whitespace(password),
+        "nospace": password_space_problem(password) is None,
         "similar": not too_similar(password, username),
         **{rule: rule not in policy.unmet(password) for rule in policy.rules()},
     }
