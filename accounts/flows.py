@@ -97,8 +97,14 @@ def _attempt(
     *,
     username: str,
     client_ip: str | None,
+    min_duration: float = 0.0,
 ) -> CognitoError | None:
-    """Our limits, then the call, then exactly one log line; the failure or None."""
+    """Our limits, then the call, then exactly one log line; the failure or None.
+
+    With ``min_duration``, an attempt that reached Cognito returns no sooner
+    than that many seconds after it started (refusals by our own limits, which
+    reveal nothing about the account, return at once).
+    """
     started = time.perf_counter()
     error = _over_limit(action, username=username, client_ip=client_ip, started=started)
     if error:
@@ -115,7 +121,22 @@ def _attempt(
         started=started,
         error_code=error.code if error else None,
     )
+    if min_duration > 0:
+        _not_before(started + min_duration, action=action, succeeded=error is None)
     return error
+
+
+def _not_before(deadline: float, *, action: str, succeeded: bool) -> None:
+    """Sleep until ``deadline`` (perf_counter). Under gevent this holds no thread."""
+    left = deadline - time.perf_counter()
+    if left > 0:
+        time.sleep(left)
+    elif succeeded:
+        # The floor hides nothing for calls slower than itself: raise it.
+        logger.warning(
+            "response_floor_exceeded",
+            extra={"action": action, "over_ms": round(-left * 1000, 1)},
+        )
 
 
 @sensitive_variables("password", "code")
@@ -149,7 +170,11 @@ def confirm_reset(
 def request_code(
     *, username: str, client_ip: str | None, encoded_data: str | None = None
 ) -> CognitoError | None:
-    """Ask for a new code. Unknown accounts succeed, so the answer reveals nothing."""
+    """Ask for a new code. Unknown accounts succeed, so the answer reveals nothing.
+
+    Cognito answers more slowly for an account that exists (it sends a message),
+    so the answer waits for FORGOT_MIN_DURATION: its timing reveals nothing either.
+    """
     return _attempt(
         "forgot",
         "sent",
@@ -161,4 +186,5 @@ def request_code(
         ),
         username=username,
         client_ip=client_ip,
+        min_duration=settings.FORGOT_MIN_DURATION,
     )

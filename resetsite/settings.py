@@ -262,7 +262,9 @@ def _rate(name: str, default: str) -> Rate:
 
 RATELIMITS = {
     "confirm": {
-        "user": _rate("RATELIMIT_CONFIRM_USER", "5/15m"),
+        # Tight per username and IP; a looser ceiling per username across all IPs.
+        "user_ip": _rate("RATELIMIT_CONFIRM_USER_IP", "5/15m"),
+        "user": _rate("RATELIMIT_CONFIRM_USER", "20/15m"),
         "ip": _rate("RATELIMIT_CONFIRM_IP", "30/15m"),
     },
     "forgot": {
@@ -271,6 +273,10 @@ RATELIMITS = {
     },
 }
 RATELIMIT_CACHE = "default"
+# POST /forgot/ answers no sooner than this after it started, known account or not.
+FORGOT_MIN_DURATION = env.float("FORGOT_MIN_DURATION", default=1.5)
+if not 0 <= FORGOT_MIN_DURATION <= 10:
+    raise ImproperlyConfigured("FORGOT_MIN_DURATION must be between 0 and 10 seconds.")
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 
 # --- breached passwords (the Pwned Passwords range API) -------------------------
