@@ -15,7 +15,7 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from . import logs
-from .pwned import Outcome, RangeClient, sha1_parts
+from .pwned import Outcome, RangeClient, Result, sha1_parts
 
 __all__ = ["Outcome", "check", "refuses"]
 
@@ -37,7 +37,10 @@ def check(password: str) -> Outcome:
         prefix, suffix = sha1_parts(password)
         # urllib3 logs the URL at DEBUG: the prefix must be redacted there too.
         logs.register_secrets(prefix + suffix, prefix, suffix, (prefix + suffix).lower())
-        result = _client(url, settings.PWNED_PASSWORDS_TIMEOUT).check_hash(prefix, suffix)
+        try:
+            result = _client(url, settings.PWNED_PASSWORDS_TIMEOUT).check_hash(prefix, suffix)
+        except Exception as exc:  # a check must never break the form
+            result = Result(Outcome.ERROR, type(exc).__name__)
         outcome = result.outcome
         if outcome is Outcome.ERROR:
             logger.warning(

@@ -111,7 +111,10 @@ class RangeClient:
             name="pwned-check",
             daemon=True,
         )
-        worker.start()
+        try:
+            worker.start()
+        except RuntimeError:  # no thread to be had: as good as no answer
+            return Result(Outcome.ERROR, "no_thread")
         worker.join(self.timeout)
         return box[0] if box else Result(Outcome.ERROR, "timeout")
 

@@ -324,3 +324,20 @@ def test_bad_values_fail_at_start(name: str, value: str) -> None:
     result = _settings({name: value}, "settings.PWNED_PASSWORDS_URL")
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_a_crash_inside_the_check_is_an_error_not_a_500(
+    client: Client,
+    site: Any,
+    user: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(self: RangeClient, prefix: str, suffix: str) -> Any:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(RangeClient, "check_hash", broken)
+    code = site.request_code(user)
+    with caplog.at_level(logging.WARNING):
+        assert _reset(client, user, code, NEW_PASSWORD).status_code == HTTPStatus.FOUND
+    assert [r.getMessage() for r in caplog.records] == ["breach_check_failed"]
