@@ -30,4 +30,5 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "footer_text": settings.FOOTER_TEXT,
         "frame_ancestors": " ".join(settings.FRAME_ANCESTORS),
         "languages": settings.LANGUAGES,
+        "breach_check": bool(settings.PWNED_PASSWORDS_URL),
     }

@@ -97,11 +97,15 @@ def _attempt(
     *,
     username: str,
     client_ip: str | None,
+    min_duration: float = 0.0,
 ) -> CognitoError | None:
     """Our limits, then the call, then exactly one log line; the failure or None.
 
     A call that looks like success to the user is logged as what it really was
     (for ForgotPassword: sent, unknown_user, not_resettable), with Cognito's code.
+    With ``min_duration``, an attempt that reached Cognito returns no sooner
+    than that many seconds after it started (refusals by our own limits, which
+    reveal nothing about the account, return at once).
     """
     started = time.perf_counter()
     error = _over_limit(action, username=username, client_ip=client_ip, started=started)
@@ -125,7 +129,22 @@ def _attempt(
         started=started,
         error_code=error_code,
     )
+    if min_duration > 0:
+        _not_before(started + min_duration, action=action, succeeded=error is None)
     return error
+
+
+def _not_before(deadline: float, *, action: str, succeeded: bool) -> None:
+    """Sleep until ``deadline`` (perf_counter). Under gevent this holds no thread."""
+    left = deadline - time.perf_counter()
+    if left > 0:
+        time.sleep(left)
+    elif succeeded:
+        # The floor hides nothing for calls slower than itself: raise it.
+        logger.warning(
+            "response_floor_exceeded",
+            extra={"action": action, "over_ms": round(-left * 1000, 1)},
+        )
 
 
 @sensitive_variables("password", "code")
@@ -160,7 +179,11 @@ def request_code(
     *, username: str, client_ip: str | None, encoded_data: str | None = None
 ) -> CognitoError | None:
     """Ask for a new code. Unknown accounts and accounts that can't reset succeed,
-    so the answer reveals nothing; the log says which it was."""
+    so the answer reveals nothing; the log says which it was.
+
+    Cognito answers more slowly for an account that exists (it sends a message),
+    so the answer waits for FORGOT_MIN_DURATION: its timing reveals nothing either.
+    """
     return _attempt(
         "forgot",
         cognito.Outcome.SENT,
@@ -172,4 +195,5 @@ def request_code(
         ),
         username=username,
         client_ip=client_ip,
+        min_duration=settings.FORGOT_MIN_DURATION,
     )

@@ -13,7 +13,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import messages
+from . import breach, messages
 from .policy import (
     CONTEXT_DATA_MAX,
     EDGE_SPACE,
@@ -157,6 +157,10 @@ class ResetForm(AccessibleForm):
             _common.validate(password)
         except ValidationError:
             raise ValidationError(messages.FIELD["password_common"], code="common") from None
+        outcome = breach.check(password)
+        if breach.refuses(outcome):
+            code = "breached" if outcome is breach.Outcome.FOUND else "breach_unchecked"
+            raise ValidationError(messages.FIELD[f"password_{code}"], code=code)
         return password
 
     def clean_cognito_context_data(self) -> str:

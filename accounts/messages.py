@@ -32,6 +32,14 @@ FIELD = {
     "password_too_long": _("Your password can be at most %(max)d characters."),
     "password_common": _("This password is too common. Choose one that's harder to guess."),
     "password_similar": _("Your password is too similar to your username."),
+    "password_breached": _(
+        "This password has appeared in a data breach, so attackers may already know it. "
+        "Choose a different one."
+    ),
+    "password_breach_unchecked": _(
+        "We couldn't check this password against known data breaches just now. "
+        "Try again in a minute."
+    ),
     "password2_required": _("Enter your new password again."),
     "password_mismatch": _("The two passwords don't match."),
     "context_data_invalid": _("Your browser sent invalid data. Reload the page and try again."),

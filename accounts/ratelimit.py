@@ -59,15 +59,25 @@ def hit(scope: str, key: str, rate: Rate) -> int | None:
 
 
 def check(action: str, *, username: str, client_ip: str | None) -> int | None:
-    """Apply the per-IP and per-username limits of ``action`` ('confirm' or 'forgot').
+    """Apply the limits of ``action`` ('confirm' or 'forgot'); the longest wait if over any.
 
-    Both counters advance on every attempt, so neither can be dodged by
-    rotating the other. Returns the longest wait if any limit is exceeded.
+    With a ``user_ip`` rate (confirm), the tight limit is per username *and*
+    client IP, so strangers elsewhere cannot lock a user out; ``user`` is then a
+    looser ceiling per username across all IPs, counting only attempts that
+    the per-IP limits let through: otherwise one IP could still use up the
+    ceiling by trying on after its own limit refused it.
+
+    Without one (forgot), the ``user`` and ``ip`` counters both advance on
+    every attempt, so neither can be dodged by rotating the other.
     """
     limits = settings.RATELIMITS[action]
-    waits = [
-        hit(f"{action}:user", normalize_username(username), limits["user"]),
-        hit(f"{action}:ip", client_ip or "unknown", limits["ip"]),
-    ]
+    user = normalize_username(username)
+    ip = client_ip or "unknown"
+    waits = [hit(f"{action}:ip", ip, limits["ip"])]
+    tight = limits.get("user_ip")
+    if tight is not None:
+        waits.append(hit(f"{action}:user_ip", f"{user}\x00{ip}", tight))
+    if tight is None or all(wait is None for wait in waits):
+        waits.append(hit(f"{action}:user", user, limits["user"]))
     over = [wait for wait in waits if wait is not None]
     return max(over) if over else None

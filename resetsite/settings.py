@@ -277,7 +277,9 @@ def _rate(name: str, default: str) -> Rate:
 
 RATELIMITS = {
     "confirm": {
-        "user": _rate("RATELIMIT_CONFIRM_USER", "5/15m"),
+        # Tight per username and IP; a looser ceiling per username across all IPs.
+        "user_ip": _rate("RATELIMIT_CONFIRM_USER_IP", "5/15m"),
+        "user": _rate("RATELIMIT_CONFIRM_USER", "20/15m"),
         "ip": _rate("RATELIMIT_CONFIRM_IP", "30/15m"),
     },
     "forgot": {
@@ -286,7 +288,30 @@ RATELIMITS = {
     },
 }
 RATELIMIT_CACHE = "default"
+# POST /forgot/ answers no sooner than this after it started, known account or not.
+FORGOT_MIN_DURATION = env.float("FORGOT_MIN_DURATION", default=1.5)
+if not 0 <= FORGOT_MIN_DURATION <= 10:
+    raise ImproperlyConfigured("FORGOT_MIN_DURATION must be between 0 and 10 seconds.")
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
+
+# --- breached passwords (the Pwned Passwords range API) -------------------------
+
+# The base of the range endpoint; the check appends the 5-character prefix.
+# Empty turns the check off. A mirror inside the network works the same.
+PWNED_PASSWORDS_URL = env.str(
+    "PWNED_PASSWORDS_URL", default="https://api.pwnedpasswords.com/range/"
+)
+if PWNED_PASSWORDS_URL:
+    _pwned = urlsplit(PWNED_PASSWORDS_URL)
+    if _pwned.scheme not in ("https", "http") or not _pwned.netloc or _pwned.fragment:
+        raise ImproperlyConfigured(
+            "PWNED_PASSWORDS_URL must be an https:// (or http://) URL, or empty to turn it off."
+        )
+PWNED_PASSWORDS_TIMEOUT = env.float("PWNED_PASSWORDS_TIMEOUT", default=1.0)
+if not 0 < PWNED_PASSWORDS_TIMEOUT <= 10:
+    raise ImproperlyConfigured("PWNED_PASSWORDS_TIMEOUT must be between 0 and 10 seconds.")
+# When the service is slow, down or answers nonsense: true lets the reset go on.
+PWNED_PASSWORDS_FAIL_OPEN = env.bool("PWNED_PASSWORDS_FAIL_OPEN", default=True)
 
 # --- security ----------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 Starts moto in server mode on loopback, creates a pool with a password policy,
 an app client with a secret and a demo user, asks for a code, starts the site
 with gunicorn on http://127.0.0.1:8000 and prints a ready-to-open reset link.
+The breached-password check asks a stand-in for the Pwned Passwords range API,
+also on loopback, so the demo works offline; it prints the passwords it knows.
 `python scripts/demo.py link` prints a fresh link while the demo runs.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulator import Pool, create_pool, free_port, wait_until_up
+from pwned_standin import DEMO_BREACHED, RangeStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".demo" / "state.json"
@@ -71,6 +74,7 @@ def main() -> int:
     pool.create_user(DEMO_USER, DEMO_PASSWORD)
     STATE.parent.mkdir(exist_ok=True)
     STATE.write_text(pool.to_json())
+    breaches = RangeStandIn(DEMO_BREACHED).start()
 
     env = {
         **os.environ,
@@ -81,6 +85,7 @@ def main() -> int:
         "SIGN_IN_URL": os.environ.get("SIGN_IN_URL", "/"),
         # Plain http on loopback: not every browser keeps Secure cookies there.
         "DJANGO_SECURE_COOKIES": os.environ.get("DJANGO_SECURE_COOKIES", "false"),
+        "PWNED_PASSWORDS_URL": breaches.url,
     }
     # Stop the site with us, also on SIGTERM (Python's default would skip `finally`).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -99,7 +104,10 @@ def main() -> int:
         print(
             "\n  Local Cognito emulator ready (moto). Demo user: "
             f"{DEMO_USER}, current password: {DEMO_PASSWORD}\n"
-            f"  The new password must follow the pool's policy: {json.dumps(pool_policy())}\n\n"
+            f"  The new password must follow the pool's policy: {json.dumps(pool_policy())}\n"
+            "  Breach check: a local stand-in for the Pwned Passwords range API (works offline).\n"
+            "  It lists these passwords as breached, so the form refuses them: "
+            f"{', '.join(DEMO_BREACHED)}\n\n"
             f"  Open this link to reset the password:\n\n    {link(pool)}\n\n"
             "  Another link: `.venv/bin/python scripts/demo.py link`. Stop with Ctrl-C.\n",
             flush=True,
@@ -112,6 +120,7 @@ def main() -> int:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
         STATE.unlink(missing_ok=True)
+        breaches.stop()
         moto.stop()
 
 

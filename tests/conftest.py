@@ -18,6 +18,7 @@ from accounts import cognito
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from emulator import Pool, create_pool, free_port
+from pwned_standin import RangeStandIn
 
 from tests.faultproxy import FaultProxy
 
@@ -49,7 +50,10 @@ def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters must not leak from one test into the next."""
     from django.core.cache import cache
 
+    from accounts import breach
+
     cache.clear()
+    breach._client.cache_clear()  # and the breach check's breaker
     yield
     cache.clear()
 
@@ -82,6 +86,22 @@ def proxy(moto_url: str) -> Iterator[FaultProxy]:
     fault.stop()
 
 
+@pytest.fixture(scope="session")
+def pwned_server() -> Iterator[RangeStandIn]:
+    """The Pwned Passwords range API's stand-in, on loopback, for the whole session."""
+    server = RangeStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pwned(pwned_server: RangeStandIn) -> Iterator[RangeStandIn]:
+    pwned_server.set("ok")
+    pwned_server.requests.clear()
+    yield pwned_server
+    pwned_server.set("ok")
+
+
 USERNAME = "alice@example.com"
 OLD_PASSWORD = "Old-Password-1"
 NEW_PASSWORD = "Fresh-Horse-Battery-42"
@@ -94,8 +114,10 @@ def user(pool: Pool) -> str:
 
 
 @pytest.fixture
-def site(settings: Any, pool: Pool, proxy: FaultProxy) -> Pool:
-    """The site configured against the demo pool, through the fault proxy."""
+def site(settings: Any, pool: Pool, proxy: FaultProxy, pwned: RangeStandIn) -> Pool:
+    """The site configured against the demo pool, through the fault proxy, checking
+    new passwords against the stand-in breach list."""
+    settings.PWNED_PASSWORDS_URL = pwned.url
     return use_pool(settings, pool, proxy)
 
 

@@ -10,5 +10,9 @@ os.environ.setdefault("COGNITO_READ_POLICY", "false")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+# Tests never reach the internet: those that check breached passwords start a stand-in.
+os.environ.setdefault("PWNED_PASSWORDS_URL", "")
+# No floor under /forgot/ unless a test asks for one (tests/test_timing.py does).
+os.environ.setdefault("FORGOT_MIN_DURATION", "0")
 
 from resetsite.settings import *  # noqa: F403

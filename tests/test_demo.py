@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from emulator import Pool, free_port
+from pwned_standin import DEMO_BREACHED
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,13 +44,18 @@ def test_demo_link_resets_the_password(tmp_path: Path) -> None:
     )
     try:
         link = ""
+        printed = []
         assert demo.stdout is not None
         for line in demo.stdout:
+            printed.append(line)
             found = re.search(rf"{re.escape(site)}/reset/\?\S+", line)
             if found:
                 link = found.group(0)
                 break
         assert link, "the demo printed no link"
+        # It says which passwords its offline breach list knows.
+        (listed,) = [line for line in printed if "as breached" in line]
+        assert all(password in listed for password in DEMO_BREACHED)
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
         assert query["username"] == ["demo@example.com"]
 
@@ -62,22 +68,34 @@ def test_demo_link_resets_the_password(tmp_path: Path) -> None:
         code = re.search(r'name="code" value="([^"]+)"', html)
         assert token
         assert code
-        new_password = "Demo-Works-Fine-9"
-        body = urllib.parse.urlencode(
-            {
-                "csrfmiddlewaretoken": token[1],
-                "username": "demo@example.com",
-                "code": code[1],
-                "new_password1": new_password,
-                "new_password2": new_password,
-            }
-        ).encode()
-        request = urllib.request.Request(
-            f"{site}/reset/", data=body, headers={"Origin": site, "Referer": f"{site}/reset/"}
-        )
+        assert "we check this when you send the form" in html
+
+        def form(password: str) -> urllib.request.Request:
+            body = urllib.parse.urlencode(
+                {
+                    "csrfmiddlewaretoken": token[1],
+                    "username": "demo@example.com",
+                    "code": code[1],
+                    "new_password1": password,
+                    "new_password2": password,
+                }
+            ).encode()
+            return urllib.request.Request(
+                f"{site}/reset/", data=body, headers={"Origin": site, "Referer": f"{site}/reset/"}
+            )
+
         no_redirect = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(jar), NoRedirect
         )
+        # A password on the demo's breach list is refused, offline.
+        breached = next(iter(DEMO_BREACHED))
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            no_redirect.open(form(breached), timeout=10)
+        assert refused.value.code == HTTPStatus.BAD_REQUEST
+        assert "This password has appeared in a data breach" in refused.value.read().decode()
+
+        new_password = "Demo-Works-Fine-9"
+        request = form(new_password)
         with pytest.raises(urllib.error.HTTPError) as redirected:
             no_redirect.open(request, timeout=10)
         assert redirected.value.code == HTTPStatus.FOUND

@@ -17,7 +17,7 @@ from django.test import Client
 from accounts import ratelimit
 from accounts.clientip import parse_networks
 from accounts.rates import Rate, normalize_username
-from tests.conftest import NEW_PASSWORD
+from tests.conftest import NEW_PASSWORD, FormClient
 from tests.faultproxy import FaultProxy
 from tests.redis_server import RedisServer
 
@@ -85,9 +85,11 @@ def behind_proxy(settings: Any, site: Any) -> Any:
     return site
 
 
-def test_confirm_limit_per_username_ignores_case(
+def test_confirm_limit_per_username_and_ip_ignores_case(
     client: Client, behind_proxy: Any, proxy: FaultProxy, user: str
 ) -> None:
+    # The tight limit is per username *and* IP (it used to be per username from
+    # anywhere, which let strangers lock a user out): five from one address.
     variants = [
         "alice@example.com",
         "ALICE@example.com",
@@ -95,9 +97,9 @@ def test_confirm_limit_per_username_ignores_case(
         "alice@EXAMPLE.com",
         "aLiCe@example.com",
     ]
-    for index, name in enumerate(variants):
-        assert _post(client, name, ip=f"198.51.100.{index}").status_code == HTTPStatus.BAD_REQUEST
-    blocked = _post(client, "ALICE@EXAMPLE.COM", ip="198.51.100.99")
+    for name in variants:
+        assert _post(client, name, ip="198.51.100.1").status_code == HTTPStatus.BAD_REQUEST
+    blocked = _post(client, "ALICE@EXAMPLE.COM", ip="198.51.100.1")
     assert blocked.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert 1 <= int(blocked["Retry-After"]) <= 900
     assert len(proxy.calls("ConfirmForgotPassword")) == 5  # the sixth never reached Cognito
@@ -113,13 +115,53 @@ def test_confirm_limit_per_ip(
 ) -> None:
     settings.RATELIMITS = {
         **settings.RATELIMITS,
-        "confirm": {"user": Rate(100, 900), "ip": Rate(4, 900)},
+        "confirm": {"user_ip": Rate(100, 900), "user": Rate(100, 900), "ip": Rate(4, 900)},
     }
     for index in range(4):
         assert _post(client, f"user{index}").status_code == HTTPStatus.BAD_REQUEST
     assert _post(client, "user9").status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert _post(client, "user9", ip="203.0.113.6").status_code == HTTPStatus.BAD_REQUEST
     assert len(proxy.calls("ConfirmForgotPassword")) == 5
+
+
+def test_a_stranger_cannot_lock_the_user_out(
+    client: Client, behind_proxy: Any, proxy: FaultProxy, user: str, site: Any
+) -> None:
+    """30 wrong codes from one address: refused from the 6th on; the user, elsewhere, resets."""
+    code = site.request_code(user)
+    attacker = [_post(client, user, ip="203.0.113.66").status_code for _ in range(30)]
+    assert attacker[:5] == [HTTPStatus.BAD_REQUEST] * 5
+    assert attacker[5:] == [HTTPStatus.TOO_MANY_REQUESTS] * 25
+    assert len(proxy.calls("ConfirmForgotPassword")) == 5
+
+    victim = FormClient()
+    done = _post(victim, user, ip="198.51.100.23", code=code)
+    assert done.status_code == HTTPStatus.FOUND, done.content.decode()[:2000]
+    assert done["Location"] == "/reset/done/"
+    assert site.can_sign_in(user, NEW_PASSWORD)
+
+
+def test_guesses_from_many_addresses_stop_at_the_username_ceiling(
+    client: Client, behind_proxy: Any, proxy: FaultProxy, user: str
+) -> None:
+    """One guess from each of 40 addresses: the per-username ceiling (20) still holds."""
+    names = [user, user.upper(), f" {user.title()}"]
+    answers = [_post(client, names[i % 3], ip=f"198.51.100.{i + 1}").status_code for i in range(40)]
+    assert answers == [HTTPStatus.BAD_REQUEST] * 20 + [HTTPStatus.TOO_MANY_REQUESTS] * 20
+    assert len(proxy.calls("ConfirmForgotPassword")) == 20
+    # Another username is not affected by this one's ceiling.
+    assert _post(client, "bob@example.com", ip="198.51.100.99").status_code == 400
+
+
+def test_refused_attempts_do_not_count_toward_the_ceiling(settings: Any) -> None:
+    settings.RATELIMITS = {
+        **settings.RATELIMITS,
+        "confirm": {"user_ip": Rate(2, 900), "user": Rate(3, 900), "ip": Rate(100, 900)},
+    }
+    one_ip = [ratelimit.check("confirm", username="u", client_ip="192.0.2.1") for _ in range(10)]
+    assert [wait is None for wait in one_ip] == [True, True] + [False] * 8
+    assert ratelimit.check("confirm", username="u", client_ip="192.0.2.2") is None  # 3rd of 3
+    assert ratelimit.check("confirm", username="u", client_ip="192.0.2.3") is not None
 
 
 def test_forged_forwarded_for_does_not_dodge_the_ip_limit(

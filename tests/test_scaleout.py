@@ -30,7 +30,8 @@ from tests.nginx import Nginx
 from tests.redis_server import RedisServer
 from tests.servers import Browser, Instance, launch, wait_healthy
 
-USER_LIMIT = 3  # RATELIMIT_CONFIRM_USER for these instances
+USER_IP_LIMIT = 3  # RATELIMIT_CONFIRM_USER_IP for these instances
+USER_LIMIT = 6  # RATELIMIT_CONFIRM_USER: the ceiling across addresses
 IP_LIMIT = 5  # RATELIMIT_CONFIRM_IP
 WINDOW = 15 * 60
 
@@ -68,7 +69,9 @@ def cluster(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "CACHE_URL": redis.url,
             "TRUSTED_PROXIES": "127.0.0.1/32",
             "WEB_THREADS": "4",
+            "RATELIMIT_CONFIRM_USER_IP": f"{USER_IP_LIMIT}/15m",
             "RATELIMIT_CONFIRM_USER": f"{USER_LIMIT}/15m",
+            "PWNED_PASSWORDS_URL": "",
             "RATELIMIT_CONFIRM_IP": f"{IP_LIMIT}/15m",
             "COGNITO_READ_TIMEOUT": "5",
         }
@@ -163,7 +166,8 @@ def test_a_forged_forwarded_for_is_not_believed(cluster: Cluster) -> None:
     assert call["UserContextData"]["IpAddress"] == "127.0.0.5"
 
 
-def test_username_limit_holds_across_both_instances(cluster: Cluster) -> None:
+def test_username_and_address_limit_holds_across_both_instances(cluster: Cluster) -> None:
+    # The tight limit is per username and address (it was per username alone).
     user = "erin@example.com"
     cluster.pool.create_user(user, OLD_PASSWORD)
     cluster.pool.request_code(user)
@@ -173,18 +177,44 @@ def test_username_limit_holds_across_both_instances(cluster: Cluster) -> None:
     answers = [
         # A wrong code: Cognito refuses it (400) until our own limit steps in.
         browser.post("/reset/", _form(token, user, "moto-confirmation-code:000000"))
-        for _ in range(USER_LIMIT + 1)
+        for _ in range(USER_IP_LIMIT + 1)
     ]
-    assert [a.status for a in answers] == [HTTPStatus.BAD_REQUEST] * USER_LIMIT + [
+    assert [a.status for a in answers] == [HTTPStatus.BAD_REQUEST] * USER_IP_LIMIT + [
         HTTPStatus.TOO_MANY_REQUESTS
     ]
     # The attempts alternated between the instances, so only a shared count stops the last.
     assert {a.upstream for a in answers} == {i.address for i in cluster.instances}
     assert int(answers[-1].headers["retry-after"]) > 0
-    assert len(_confirm_calls(cluster.fault, user)) == USER_LIMIT  # the 4th never reached it
+    assert len(_confirm_calls(cluster.fault, user)) == USER_IP_LIMIT  # the 4th never reached it
     # The letter case of the username does not open a new count.
     again = browser.post("/reset/", _form(token, user.upper(), "moto-confirmation-code:000000"))
     assert again.status == HTTPStatus.TOO_MANY_REQUESTS
+    # The same user from another address is not locked out by this one.
+    other = Browser(cluster.nginx.url, "127.0.0.8")
+    elsewhere = other.post(
+        "/reset/",
+        _form(other.csrf_token(other.get("/reset/")), user, "moto-confirmation-code:000000"),
+    )
+    assert elsewhere.status == HTTPStatus.BAD_REQUEST  # Cognito's answer: wrong code
+
+
+def test_username_ceiling_holds_across_both_instances(cluster: Cluster) -> None:
+    user = "hank@example.com"
+    cluster.pool.create_user(user, OLD_PASSWORD)
+    cluster.pool.request_code(user)
+    _not_at_a_window_edge()
+    answers = []
+    for index in range(USER_LIMIT + 1):  # one guess from each of seven addresses
+        browser = Browser(cluster.nginx.url, f"127.0.0.{20 + index}")
+        token = browser.csrf_token(browser.get("/reset/"))
+        if index % 2:  # round robin: one request more, so the guesses alternate
+            browser.get("/reset/")
+        answers.append(browser.post("/reset/", _form(token, user, "moto-confirmation-code:000000")))
+    assert [a.status for a in answers] == [HTTPStatus.BAD_REQUEST] * USER_LIMIT + [
+        HTTPStatus.TOO_MANY_REQUESTS
+    ]
+    assert {a.upstream for a in answers} == {i.address for i in cluster.instances}
+    assert len(_confirm_calls(cluster.fault, user)) == USER_LIMIT
 
 
 def test_address_limit_holds_across_both_instances(cluster: Cluster) -> None:
