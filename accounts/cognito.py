@@ -18,9 +18,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 import botocore.exceptions
@@ -30,7 +31,7 @@ from botocore.parsers import ResponseParserError
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from . import logs
+from . import logs, metrics
 from .policy import PasswordPolicy
 from .secrethash import secret_hash
 
@@ -273,6 +274,30 @@ _UNKNOWN_OUTCOME = (
 )
 
 
+_T = TypeVar("_T")
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "")) or "Unknown"
+    return type(exc).__name__
+
+
+@sensitive_variables()
+def _call(operation: str, method: Callable[..., _T], params: dict[str, Any]) -> _T:
+    """One request to Cognito, timed and counted in the metrics."""
+    started = time.perf_counter()
+    error_code = None
+    try:
+        with metrics.in_flight():
+            return method(**params)
+    except BaseException as exc:  # a gevent Timeout too: the call did not succeed
+        error_code = _error_code(exc)
+        raise
+    finally:
+        metrics.observe_call(operation, time.perf_counter() - started, error_code)
+
+
 @sensitive_variables()
 def _invoke(
     operation: str,
@@ -291,10 +316,10 @@ def _invoke(
     )
     for attempt in range(1, attempts + 1):
         try:
-            method(**params)
+            _call(operation, method, params)
             return None
         except botocore.exceptions.ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "")) or "Unknown"
+            code = _error_code(exc)
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code in ("TooManyRequestsException", "ThrottlingException") and attempt < attempts:
                 time.sleep(0.25 * attempt)
@@ -406,7 +431,7 @@ def _fetch_policy(cfg: CognitoSettings) -> PasswordPolicy | None:
     if cfg.read_policy == "auto" and not _has_credentials():
         return None
     client = _client(cfg.region, cfg.endpoint_url, cfg.connect_timeout, cfg.read_timeout, 2, True)
-    pool = client.describe_user_pool(UserPoolId=cfg.user_pool_id)
+    pool = _call("DescribeUserPool", client.describe_user_pool, {"UserPoolId": cfg.user_pool_id})
     raw = pool.get("UserPool", {}).get("Policies", {}).get("PasswordPolicy")
     return PasswordPolicy.from_cognito(dict(raw) if raw else None)
 

@@ -18,6 +18,7 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 
+from . import metrics
 from .rates import Rate, normalize_username
 
 logger = logging.getLogger(__name__)
@@ -63,9 +64,14 @@ def check(action: str, *, username: str, client_ip: str | None) -> int | None:
     rotating the other. Returns the longest wait if any limit is exceeded.
     """
     limits = settings.RATELIMITS[action]
-    waits = [
-        hit(f"{action}:user", normalize_username(username), limits["user"]),
-        hit(f"{action}:ip", client_ip or "unknown", limits["ip"]),
-    ]
-    over = [wait for wait in waits if wait is not None]
-    return max(over) if over else None
+    waits = {
+        "user": hit(f"{action}:user", normalize_username(username), limits["user"]),
+        "ip": hit(f"{action}:ip", client_ip or "unknown", limits["ip"]),
+    }
+    over = {scope: wait for scope, wait in waits.items() if wait is not None}
+    if not over:
+        return None
+    # One refusal per attempt, counted against the limit that holds it longest.
+    scope = max(over, key=over.__getitem__)
+    metrics.ratelimit_refused(action, scope)
+    return over[scope]
