@@ -18,6 +18,8 @@ import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -481,6 +483,80 @@ def password_policy() -> PasswordPolicy:
     if cached[0] <= time.monotonic():
         _refresh_in_background(cfg)
     return cached[1]
+
+
+# --- the pool's set-up, for `manage.py doctor` ---------------------------------
+#
+# DescribeUserPool and DescribeUserPoolClient need credentials (the second one
+# answers with the client's secret, so grant it to the doctor, not the site).
+
+
+class DescribeFailed(Exception):
+    """A describe call failed; ``code`` is Cognito's error code or the transport error."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def has_credentials() -> bool:
+    """Whether this process finds AWS credentials (environment, files, a role)."""
+    return _has_credentials()
+
+
+def _admin_client(cfg: CognitoSettings) -> CognitoIdentityProviderClient:
+    return _client(cfg.region, cfg.endpoint_url, cfg.connect_timeout, cfg.read_timeout, 2, True)
+
+
+def describe_pool(cfg: CognitoSettings | None = None) -> dict[str, Any]:
+    """DescribeUserPool's UserPool; raises DescribeFailed."""
+    cfg = cfg or config()
+    try:
+        answer = _admin_client(cfg).describe_user_pool(UserPoolId=cfg.user_pool_id)
+    except Exception as exc:
+        raise DescribeFailed(_error_code(exc)) from None
+    return dict(answer["UserPool"])
+
+
+@sensitive_variables()
+def describe_app_client(cfg: CognitoSettings | None = None) -> dict[str, Any]:
+    """DescribeUserPoolClient's UserPoolClient, ClientSecret included; raises DescribeFailed."""
+    cfg = cfg or config()
+    try:
+        answer = _admin_client(cfg).describe_user_pool_client(
+            UserPoolId=cfg.user_pool_id, ClientId=cfg.client_id
+        )
+    except Exception as exc:
+        raise DescribeFailed(_error_code(exc)) from None
+    app_client = dict(answer["UserPoolClient"])
+    secret = app_client.get("ClientSecret")
+    if isinstance(secret, str):
+        logs.add_static_secret(secret)
+    return app_client
+
+
+def endpoint_url(cfg: CognitoSettings | None = None) -> str:
+    return str(public_client(cfg).meta.endpoint_url)
+
+
+def endpoint_problem(cfg: CognitoSettings | None = None) -> str | None:
+    """None if Cognito's endpoint answers HTTP at all (any status); else what failed."""
+    cfg = cfg or config()
+    url = endpoint_url(cfg)
+    if not url.startswith(("https://", "http://")):
+        return "not an http(s) URL"
+    request = urllib.request.Request(url, method="GET")  # noqa: S310 - scheme checked above
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
+            request, timeout=cfg.connect_timeout + cfg.read_timeout
+        ):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answered: reachable
+    except urllib.error.URLError as exc:
+        return str(exc.reason)
+    except OSError as exc:
+        return type(exc).__name__
 
 
 def warm_up() -> None:
