@@ -13,9 +13,12 @@ gauges are "live" ones, whose files gunicorn's ``child_exit`` hook removes.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +34,9 @@ from prometheus_client import (
 )
 
 from .clientip import is_trusted_peer
+
+logger = logging.getLogger(__name__)
+_P = ParamSpec("_P")
 
 OTHER = "other"
 
@@ -155,11 +161,28 @@ for _breach in BREACH_OUTCOMES:
     BREACH_CHECKS.labels(_breach)
 
 
+def _never_raises(record: Callable[_P, None]) -> Callable[_P, None]:
+    """A metric must never fail a request: log the failure and carry on."""
+
+    @functools.wraps(record)
+    def safe(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception as exc:
+            logger.error(
+                "metrics_failed", extra={"metric": record.__name__, "error": type(exc).__name__}
+            )
+
+    return safe
+
+
+@_never_raises
 def attempt(action: str, outcome: str) -> None:
     """One attempt, as logged by flows.log_attempt."""
     ATTEMPTS.labels(_closed(action, ACTIONS), _closed(outcome, OUTCOMES)).inc()
 
 
+@_never_raises
 def observe_call(operation: str, seconds: float, error_code: str | None = None) -> None:
     """One call to Cognito; ``error_code`` when it failed."""
     operation = _closed(operation, OPERATIONS)
@@ -168,27 +191,35 @@ def observe_call(operation: str, seconds: float, error_code: str | None = None) 
         COGNITO_ERRORS.labels(operation, _closed(error_code, ERROR_CODES)).inc()
 
 
+@_never_raises
 def ratelimit_refused(action: str, scope: str) -> None:
     """An attempt refused by our limit ``scope`` of ``action``."""
     RATELIMIT_REFUSALS.labels(_closed(action, ACTIONS), _closed(scope, RATELIMIT_SCOPES)).inc()
 
 
+@_never_raises
 def breaker_state(state: str) -> None:
     """This process's breaker is now in ``state``: 1 for it, 0 for the others."""
     for known in BREAKER_STATES:
         BREAKER.labels(known).set(1 if known == state else 0)
 
 
+@_never_raises
+def _in_flight_add(amount: int) -> None:
+    IN_FLIGHT.inc(amount)
+
+
 @contextmanager
 def in_flight() -> Iterator[None]:
     """Count a call to Cognito as in flight while the block runs."""
-    IN_FLIGHT.inc()
+    _in_flight_add(1)
     try:
         yield
     finally:
-        IN_FLIGHT.dec()
+        _in_flight_add(-1)
 
 
+@_never_raises
 def breach_check(outcome: str) -> None:
     """One breached-password check: ``clean``, ``breached`` or ``failed`` (no answer)."""
     BREACH_CHECKS.labels(_closed(outcome, BREACH_OUTCOMES)).inc()
@@ -230,9 +261,12 @@ class MetricsMiddleware:
             and request.method in ("GET", "HEAD")
             and scrape_allowed(getattr(request, "client_ip", None))
         ):
+            try:
+                body = exposition()
+            except Exception as exc:  # e.g. a damaged file in PROMETHEUS_MULTIPROC_DIR
+                logger.error("metrics_unavailable", extra={"error": type(exc).__name__})
+                return HttpResponse("metrics unavailable\n", status=503, content_type="text/plain")
             return HttpResponse(
-                exposition(),
-                content_type=CONTENT_TYPE_LATEST,
-                headers={"Cache-Control": "no-store"},
+                body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
             )
         return self.get_response(request)

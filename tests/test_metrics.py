@@ -302,3 +302,46 @@ def test_our_rate_limit_refusals_are_counted_by_limit(
         == 2
     )
     assert len(proxy.calls("ForgotPassword")) == 1
+
+
+# --- a metric never fails a request ------------------------------------------------
+
+
+class Broken:
+    def labels(self, *args: Any) -> Any:
+        raise OSError("no space left on device")
+
+    def inc(self, amount: float = 1) -> None:
+        raise OSError("no space left on device")
+
+
+@pytest.mark.e2e
+def test_a_failing_metric_does_not_fail_the_request(
+    client: FormClient,
+    site: Any,
+    user: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for name in ("ATTEMPTS", "COGNITO_SECONDS", "COGNITO_ERRORS", "IN_FLIGHT"):
+        monkeypatch.setattr(metrics, name, Broken())
+    code = site.request_code(user)
+    form = {"username": user, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    with caplog.at_level("ERROR", logger="accounts.metrics"):
+        assert client.post("/reset/", {**form, "code": code}).status_code == HTTPStatus.FOUND
+    assert site.can_sign_in(user, NEW_PASSWORD)
+    failed = {r.metric for r in caplog.records if r.getMessage() == "metrics_failed"}  # type: ignore[attr-defined]
+    assert failed == {"attempt", "observe_call", "_in_flight_add"}
+
+
+def test_metrics_that_cannot_be_read_answer_503_not_500(
+    client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.METRICS_ALLOWED_IPS = LOCAL
+
+    def damaged() -> bytes:
+        raise ValueError("a damaged file")
+
+    monkeypatch.setattr(metrics, "exposition", damaged)
+    response = client.get("/metrics")
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
