@@ -57,6 +57,9 @@ OUTCOMES = frozenset(
         "delivery_failed",
         "unavailable",
         "outcome_unknown",
+        # Refused before sending by the bulkhead or the circuit breaker.
+        "busy",
+        "circuit_open",
     }
 )
 OPERATIONS = frozenset({"ForgotPassword", "ConfirmForgotPassword", "DescribeUserPool"})
