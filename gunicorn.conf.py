@@ -11,7 +11,10 @@ correct; run more processes only with CACHE_URL set to a shared cache. See
 docs/operations.md and docs/benchmarks.md (why gevent).
 """
 
+import glob
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 worker_class = "gevent"
@@ -69,3 +72,34 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
     },
 }
+
+
+# --- metrics from every worker (accounts/metrics.py) ------------------------------
+# prometheus-client's multiprocess mode: each worker writes its values to files
+# in PROMETHEUS_MULTIPROC_DIR and a scrape of any worker adds them all up. Set
+# here, before any worker starts, so that every worker runs in that mode; by
+# default a fresh private directory beside the heartbeat files, removed at exit.
+_own_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _own_metrics_dir = tempfile.mkdtemp(prefix="resetsite-metrics-", dir=worker_tmp_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
+
+
+def on_starting(server):
+    # Values left by an earlier run would be added to this one's.
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(metrics_dir, exist_ok=True)
+    for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    # A dead worker's gauges (calls in flight, breaker state) must stop counting.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

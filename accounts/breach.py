@@ -14,7 +14,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from . import logs
+from . import logs, metrics
 from .pwned import Outcome, RangeClient, Result, sha1_parts
 from .resilience import CircuitBreaker
 
@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 # unreachable by DNS, then costs the form nothing.
 BREAKER_FAILURES = 5
 BREAKER_RESET = 30.0
+
+
+_METRIC = {Outcome.FOUND: "breached", Outcome.NOT_FOUND: "clean", Outcome.ERROR: "failed"}
 
 
 @lru_cache(maxsize=2)
@@ -75,7 +78,8 @@ def check(password: str) -> Outcome:
                 "breach_check_failed",
                 extra={"reason": result.reason, "fail_open": settings.PWNED_PASSWORDS_FAIL_OPEN},
             )
-    # A metrics counter of outcomes (found, not_found, error, skipped) belongs here.
+    if outcome is not Outcome.SKIPPED:
+        metrics.breach_check(_METRIC[outcome])
     return outcome
 
 

@@ -18,9 +18,12 @@ import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 import botocore.exceptions
@@ -30,7 +33,7 @@ from botocore.parsers import ResponseParserError
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from . import logs
+from . import logs, metrics
 from .policy import PasswordPolicy
 from .resilience import Bulkhead, CircuitBreaker, State
 from .secrethash import secret_hash
@@ -293,6 +296,8 @@ def _log_breaker(old: State, new: State, failures: int) -> None:
 def _guards(max_in_flight: int, failures: int, reset: float) -> tuple[Bulkhead, CircuitBreaker]:
     breaker = CircuitBreaker(failure_threshold=failures, reset_timeout=reset)
     breaker.add_listener(_log_breaker)
+    breaker.add_listener(lambda _old, new, _n: metrics.breaker_state(str(new)))
+    metrics.breaker_state(str(breaker.state))
     return Bulkhead(max_in_flight), breaker
 
 
@@ -337,6 +342,30 @@ _UNKNOWN_OUTCOME = (
     botocore.exceptions.ConnectionClosedError,
     ResponseParserError,
 )
+
+
+_T = TypeVar("_T")
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "")) or "Unknown"
+    return type(exc).__name__
+
+
+@sensitive_variables()
+def _call(operation: str, method: Callable[..., _T], params: dict[str, Any]) -> _T:
+    """One request to Cognito, timed and counted in the metrics."""
+    started = time.perf_counter()
+    error_code = None
+    try:
+        with metrics.in_flight():
+            return method(**params)
+    except BaseException as exc:  # a gevent Timeout too: the call did not succeed
+        error_code = _error_code(exc)
+        raise
+    finally:
+        metrics.observe_call(operation, time.perf_counter() - started, error_code)
 
 
 @sensitive_variables()
@@ -393,10 +422,10 @@ def _send(
     unknown = Kind.OUTCOME_UNKNOWN if operation == "ConfirmForgotPassword" else Kind.UNAVAILABLE
     for attempt in range(1, attempts + 1):
         try:
-            method(**params)
+            _call(operation, method, params)
             return None
         except botocore.exceptions.ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "")) or "Unknown"
+            code = _error_code(exc)
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code in ("TooManyRequestsException", "ThrottlingException") and attempt < attempts:
                 time.sleep(0.25 * attempt)
@@ -506,7 +535,7 @@ def _fetch_policy(cfg: CognitoSettings) -> PasswordPolicy | None:
     if cfg.read_policy == "auto" and not _has_credentials():
         return None
     client = _client(cfg.region, cfg.endpoint_url, cfg.connect_timeout, cfg.read_timeout, 2, True)
-    pool = client.describe_user_pool(UserPoolId=cfg.user_pool_id)
+    pool = _call("DescribeUserPool", client.describe_user_pool, {"UserPoolId": cfg.user_pool_id})
     raw = pool.get("UserPool", {}).get("Policies", {}).get("PasswordPolicy")
     return PasswordPolicy.from_cognito(dict(raw) if raw else None)
 
@@ -556,6 +585,80 @@ def password_policy() -> PasswordPolicy:
     if cached[0] <= time.monotonic():
         _refresh_in_background(cfg)
     return cached[1]
+
+
+# --- the pool's set-up, for `manage.py doctor` ---------------------------------
+#
+# DescribeUserPool and DescribeUserPoolClient need credentials (the second one
+# answers with the client's secret, so grant it to the doctor, not the site).
+
+
+class DescribeFailed(Exception):
+    """A describe call failed; ``code`` is Cognito's error code or the transport error."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def has_credentials() -> bool:
+    """Whether this process finds AWS credentials (environment, files, a role)."""
+    return _has_credentials()
+
+
+def _admin_client(cfg: CognitoSettings) -> CognitoIdentityProviderClient:
+    return _client(cfg.region, cfg.endpoint_url, cfg.connect_timeout, cfg.read_timeout, 2, True)
+
+
+def describe_pool(cfg: CognitoSettings | None = None) -> dict[str, Any]:
+    """DescribeUserPool's UserPool; raises DescribeFailed."""
+    cfg = cfg or config()
+    try:
+        answer = _admin_client(cfg).describe_user_pool(UserPoolId=cfg.user_pool_id)
+    except Exception as exc:
+        raise DescribeFailed(_error_code(exc)) from None
+    return dict(answer["UserPool"])
+
+
+@sensitive_variables()
+def describe_app_client(cfg: CognitoSettings | None = None) -> dict[str, Any]:
+    """DescribeUserPoolClient's UserPoolClient, ClientSecret included; raises DescribeFailed."""
+    cfg = cfg or config()
+    try:
+        answer = _admin_client(cfg).describe_user_pool_client(
+            UserPoolId=cfg.user_pool_id, ClientId=cfg.client_id
+        )
+    except Exception as exc:
+        raise DescribeFailed(_error_code(exc)) from None
+    app_client = dict(answer["UserPoolClient"])
+    secret = app_client.get("ClientSecret")
+    if isinstance(secret, str):
+        logs.add_static_secret(secret)
+    return app_client
+
+
+def endpoint_url(cfg: CognitoSettings | None = None) -> str:
+    return str(public_client(cfg).meta.endpoint_url)
+
+
+def endpoint_problem(cfg: CognitoSettings | None = None) -> str | None:
+    """None if Cognito's endpoint answers HTTP at all (any status); else what failed."""
+    cfg = cfg or config()
+    url = endpoint_url(cfg)
+    if not url.startswith(("https://", "http://")):
+        return "not an http(s) URL"
+    request = urllib.request.Request(url, method="GET")  # noqa: S310 - scheme checked above
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
+            request, timeout=cfg.connect_timeout + cfg.read_timeout
+        ):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answered: reachable
+    except urllib.error.URLError as exc:
+        return str(exc.reason)
+    except OSError as exc:
+        return type(exc).__name__
 
 
 def warm_up() -> None:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.forms import Form
 from django.views.decorators.debug import sensitive_variables
 
-from . import cognito, logs, ratelimit
+from . import cognito, logs, metrics, ratelimit
 from .cognito import CognitoError, Kind, Neutral
 from .rates import normalize_username
 
@@ -41,6 +41,7 @@ def log_attempt(
     started: float,
     error_code: str | None = None,
 ) -> None:
+    metrics.attempt(action, outcome)
     logger.info(
         "reset_attempt",
         extra={

@@ -20,6 +20,7 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 
+from . import metrics
 from .rates import Rate, normalize_username
 
 logger = logging.getLogger(__name__)
@@ -73,11 +74,16 @@ def check(action: str, *, username: str, client_ip: str | None) -> int | None:
     limits = settings.RATELIMITS[action]
     user = normalize_username(username)
     ip = client_ip or "unknown"
-    waits = [hit(f"{action}:ip", ip, limits["ip"])]
+    waits = {"ip": hit(f"{action}:ip", ip, limits["ip"])}
     tight = limits.get("user_ip")
     if tight is not None:
-        waits.append(hit(f"{action}:user_ip", f"{user}\x00{ip}", tight))
-    if tight is None or all(wait is None for wait in waits):
-        waits.append(hit(f"{action}:user", user, limits["user"]))
-    over = [wait for wait in waits if wait is not None]
-    return max(over) if over else None
+        waits["user_ip"] = hit(f"{action}:user_ip", f"{user}\x00{ip}", tight)
+    if tight is None or all(wait is None for wait in waits.values()):
+        waits["user"] = hit(f"{action}:user", user, limits["user"])
+    over = {scope: wait for scope, wait in waits.items() if wait is not None}
+    if not over:
+        return None
+    # One refusal per attempt, counted against the limit that holds it longest.
+    scope = max(over, key=over.__getitem__)
+    metrics.ratelimit_refused(action, scope)
+    return over[scope]

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "accounts.middleware.EarlyMiddleware",
     "accounts.middleware.RequestContextMiddleware",
+    "accounts.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -216,6 +217,13 @@ try:
     TRUSTED_PROXIES = parse_networks(env.list("TRUSTED_PROXIES", default=[]))
 except ValueError as exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from None
+
+# Who may read /metrics (the client IP as resolved behind TRUSTED_PROXIES).
+# Empty: nobody, and /metrics answers 404 like any page that does not exist.
+try:
+    METRICS_ALLOWED_IPS = parse_networks(env.list("METRICS_ALLOWED_IPS", default=[]))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from None
 
 SIGN_IN_URL = env.str("SIGN_IN_URL", default="")
 # Hosts that a redirect or link target (SIGN_IN_URL, a link's next=) may point at.

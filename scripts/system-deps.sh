@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # Debian packages the test suites start for real: Chromium (browser tests),
-# redis-server (shared cache), nginx (scale-out), gettext (translation check).
-# Installed through apt when missing.
+# redis-server (shared cache), nginx (scale-out), gettext (translation check),
+# prometheus for its promtool (alert-rule tests). Installed through apt when missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v xgettext >/dev/null 2>&1 || need+=(gettext)  # the translation test extracts strings
+lean=()  # installed without recommends: only promtool is wanted, not node-exporter
+command -v promtool >/dev/null 2>&1 || lean+=(prometheus)
 # Extra packages a target needs (e.g. wrk for make bench): "system-deps.sh wrk".
 for extra in "$@"; do
   command -v "$extra" >/dev/null 2>&1 || need+=("$extra")
 done
-[ ${#need[@]} -eq 0 ] && exit 0
+[ ${#need[@]} -eq 0 ] && [ ${#lean[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "Installing Debian packages: ${need[*]}"
+  echo "Installing Debian packages: ${need[*]} ${lean[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
+  [ ${#need[@]} -eq 0 ] || apt-get install -y -qq "${need[@]}" >/dev/null
+  [ ${#lean[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
   exit 0
 fi
-echo "Missing system packages: ${need[*]}" >&2
-echo "Install them (Debian/Ubuntu: sudo apt-get install ${need[*]}) and run make test again." >&2
+echo "Missing system packages: ${need[*]} ${lean[*]}" >&2
+echo "Install them (Debian/Ubuntu: sudo apt-get install ${need[*]} ${lean[*]}) and run make test again." >&2
 exit 1

@@ -24,6 +24,7 @@ from pwned_standin import RangeStandIn
 from accounts import breach, logs
 from accounts.pwned import MalformedRange, Outcome, RangeClient, count_in_range, sha1_parts
 from tests.conftest import NEW_PASSWORD
+from tests.test_metrics import sample
 
 ROOT = Path(__file__).resolve().parent.parent
 BREACHED = "Correct-Horse-Battery-1"  # in the stand-in's list; fine by every other rule
@@ -129,8 +130,10 @@ def test_after_repeated_failures_checks_are_skipped_without_asking(
     settings.PWNED_PASSWORDS_URL = pwned.url
     settings.PWNED_PASSWORDS_TIMEOUT = 0.5
     pwned.set("500")
+    failed_before = sample("resetsite_breach_checks_total", outcome="failed")
     outcomes = [breach.check(NEW_PASSWORD) for _ in range(breach.BREAKER_FAILURES + 3)]
     assert set(outcomes) == {Outcome.ERROR}
+    assert sample("resetsite_breach_checks_total", outcome="failed") == failed_before + 8
     assert len(pwned.requests) == breach.BREAKER_FAILURES  # then nothing was sent
     reasons = [
         getattr(r, "reason", None)

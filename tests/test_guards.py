@@ -19,6 +19,7 @@ from accounts import cognito
 from accounts.resilience import Bulkhead, Call, CircuitBreaker, State
 from tests.conftest import NEW_PASSWORD, FormClient
 from tests.faultproxy import FaultProxy
+from tests.test_metrics import sample
 
 NOT_ANSWERING = "isn&#x27;t answering, so we didn&#x27;t send your request"
 BUSY = "A lot of people are resetting their password right now"
@@ -176,6 +177,8 @@ def test_service_faults_open_the_breaker_and_nothing_is_sent_while_open(
     for n in range(5):
         assert _submit(client, n).status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert cognito.guards()[1].state is State.OPEN
+    assert sample("resetsite_cognito_breaker_state", state="open") == 1
+    assert sample("resetsite_cognito_breaker_state", state="closed") == 0
     sent = len(proxy.requests)
 
     started = time.monotonic()
@@ -211,6 +214,7 @@ def test_after_the_reset_timeout_a_probe_closes_the_breaker(
     time.sleep(0.6)
     assert _submit(client, 7).status_code == HTTPStatus.FOUND  # the probe
     assert cognito.guards()[1].state is State.CLOSED
+    assert sample("resetsite_cognito_breaker_state", state="closed") == 1
     assert _submit(client, 8).status_code == HTTPStatus.FOUND
 
 
