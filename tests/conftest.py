@@ -48,14 +48,16 @@ def client() -> FormClient:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters must not leak from one test into the next."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from accounts import breach
 
     cache.clear()
+    caches["fragments"].clear()  # pages' cached parts: tests change templates and settings
     breach._client.cache_clear()  # and the breach check's breaker
     yield
     cache.clear()
+    caches["fragments"].clear()
 
 
 @receiver(setting_changed)

@@ -1,0 +1,113 @@
+"""Rendering once what doesn't change: the same HTML as before, per language and policy.
+
+The form renderer writes <input> widgets in Python (accounts/renderer.py); the
+checklist, the common-password list and the language switcher are cached per
+process ({% cache %} in the "fragments" cache).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from django.forms.renderers import DjangoTemplates
+from django.test import Client
+from django.utils.safestring import mark_safe
+
+from accounts.forms import ForgotForm, ResetForm
+from accounts.policy import PasswordPolicy
+from accounts.renderer import FormRenderer, render_input
+
+STOCK = DjangoTemplates()
+OURS = FormRenderer()
+
+
+def _forms() -> list[Any]:
+    policy = PasswordPolicy()
+    bound = ResetForm(
+        {
+            "username": "a\"<b>&'c",
+            "code": "12 34",
+            "new_password1": "x",
+            "new_password2": "y",
+            "cognito_context_data": "<data>",
+        },
+        policy=policy,
+    )
+    bound.is_valid()
+    bound.add_error("code", "wrong")
+    return [
+        ResetForm(policy=policy),
+        ResetForm(policy=policy, initial={"username": "ann@example.com", "code": "123456"}),
+        bound,
+        ForgotForm(initial={"username": "bob"}),
+        ForgotForm({"username": ""}),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_inputs_render_exactly_as_djangos_templates(index: int) -> None:
+    form = _forms()[index]
+    for name in form.fields:
+        form.renderer = OURS
+        ours = str(form[name])
+        form.renderer = STOCK
+        assert ours == str(form[name]), name
+
+
+def test_every_attribute_kind_renders_as_django_does() -> None:
+    widget = {
+        "type": "text",
+        "name": "n<",
+        "value": mark_safe("<safe>"),
+        "attrs": {"required": True, "hidden": False, "data-x": 'a"b', "maxlength": 3},
+    }
+    stock = STOCK.render("django/forms/widgets/input.html", {"widget": widget})
+    assert render_input(widget) == stock
+
+
+def _rules(client: Client, query: str = "") -> list[str]:
+    response = client.get("/reset/" + query)
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    block = html.split('id="password-rules"', 1)[1].split("</div>", 1)[0]
+    return re.findall(r'<li data-rule="[a-z]+">([^<]+)</li>', block)
+
+
+def test_the_checklist_follows_the_language_and_the_policy(client: Client, settings: Any) -> None:
+    english = _rules(client, "?lang=en")
+    german = _rules(client, "?lang=de")
+    assert english != german
+    assert _rules(client, "?lang=en") == english  # served from the cache, unchanged
+    assert "At least 8 characters" in english
+
+    settings.COGNITO_PASSWORD_POLICY = {"MinimumLength": 12, "RequireSymbols": False}
+    stricter = _rules(client, "?lang=en")
+    assert "At least 12 characters" in stricter
+    assert not any("symbol" in rule for rule in stricter)
+    assert _rules(client, "?lang=de") != german
+
+
+def test_the_common_password_list_follows_the_policy(client: Client, settings: Any) -> None:
+    def listed() -> list[str]:
+        html = client.get("/reset/").content.decode()
+        match = re.search(
+            r'<script id="common-passwords" type="application/json">(.*?)</script>', html
+        )
+        assert match
+        return list(json.loads(match.group(1)))
+
+    default = listed()
+    settings.COGNITO_PASSWORD_POLICY = {
+        "MinimumLength": 6,
+        "RequireUppercase": False,
+        "RequireNumbers": False,
+        "RequireSymbols": False,
+    }
+    looser = listed()
+    assert default != looser
+    assert "password" in looser
+    assert "password" not in default
