@@ -200,11 +200,15 @@ def test_container_listens_on_the_app_port() -> None:
     assert bind.rsplit(":", 1)[-1] == str(APP_PORT)
 
 
-@pytest.mark.parametrize("probe", ["livenessProbe", "readinessProbe", "startupProbe"])
-def test_probes_hit_healthz_on_the_container_port(probe: str) -> None:
+@pytest.mark.parametrize(
+    ("probe", "path"),
+    [("livenessProbe", "/healthz"), ("startupProbe", "/healthz"), ("readinessProbe", "/readyz")],
+)
+def test_probes_hit_health_checks_on_the_container_port(probe: str, path: str) -> None:
+    # Neither path calls Cognito: a brownout must not take pods out of the Service.
     container = _container()
     http_get = container[probe]["httpGet"]
-    assert http_get["path"] == "/healthz"
+    assert http_get["path"] == path
     assert http_get.get("scheme", "HTTP") == "HTTP"
     assert _resolve_port(container, http_get["port"]) == APP_PORT
 

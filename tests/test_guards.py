@@ -248,3 +248,19 @@ def test_over_the_in_flight_bound_people_are_told_busy_at_once(
     assert first[0].status_code == HTTPStatus.FOUND
     assert cognito.guards()[0].in_flight == 0
     assert cognito.guards()[1].state is State.CLOSED  # being busy is not a fault
+
+
+def test_readiness_says_starting_until_warm_and_never_asks_cognito(
+    client: Client, site: Any, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accounts import middleware
+
+    proxy.set("hang")
+    monkeypatch.setattr(middleware, "READY", False)
+    starting = client.get("/readyz", HTTP_HOST="10.1.2.3")  # a probe uses the pod IP
+    assert starting.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert starting["Cache-Control"] == "no-store"
+    monkeypatch.setattr(middleware, "READY", True)
+    assert client.get("/readyz", HTTP_HOST="10.1.2.3").status_code == HTTPStatus.OK
+    assert client.get("/healthz", HTTP_HOST="10.1.2.3").status_code == HTTPStatus.OK
+    assert proxy.requests == []
