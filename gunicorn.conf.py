@@ -13,6 +13,7 @@ docs/operations.md and docs/benchmarks.md (why gevent).
 
 import glob
 import os
+import resource
 import shutil
 import tempfile
 
@@ -20,6 +21,13 @@ bind = os.environ.get("BIND", "0.0.0.0:8000")
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_connections = int(os.environ.get("WEB_CONNECTIONS", "2000"))
+# Each connection is a file descriptor, and so is each connection to Cognito:
+# lift the soft limit (often 1,024) as far as the hard limit allows.
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+_wanted = worker_connections + 512
+if _soft != resource.RLIM_INFINITY and _soft < _wanted:
+    _ceiling = _wanted if _hard == resource.RLIM_INFINITY else min(_wanted, _hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(_soft, _ceiling), _hard))
 # Also the time a client has to send a request's headers (gunicorn's async workers).
 keepalive = max(1, int(os.environ.get("WEB_KEEPALIVE", "5")))  # 0 would lift that bound
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))

@@ -81,7 +81,6 @@ def main() -> int:
         **pool.env(),
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
         "BIND": SITE.removeprefix("http://"),
-        "WEB_THREADS": os.environ.get("WEB_THREADS", "8"),
         "SIGN_IN_URL": os.environ.get("SIGN_IN_URL", "/"),
         # Plain http on loopback: not every browser keeps Secure cookies there.
         "DJANGO_SECURE_COOKIES": os.environ.get("DJANGO_SECURE_COOKIES", "false"),

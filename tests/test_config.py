@@ -269,7 +269,6 @@ def gunicorn(pool: Any, proxy: FaultProxy) -> Any:
         **pool.env(),
         "COGNITO_ENDPOINT_URL": proxy.url,
         "BIND": f"127.0.0.1:{port}",
-        "WEB_THREADS": "4",
         "HOME": os.environ.get("HOME", "/tmp"),
     }
     process = subprocess.Popen(

@@ -32,7 +32,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 def test_demo_link_resets_the_password(tmp_path: Path) -> None:
     site = f"http://127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COGNITO_", "DJANGO_"))}
-    env.update({"DEMO_SITE": site, "HOME": str(tmp_path), "WEB_THREADS": "2"})
+    env.update({"DEMO_SITE": site, "HOME": str(tmp_path)})
     demo = subprocess.Popen(
         [sys.executable, "scripts/demo.py"],
         cwd=ROOT,

@@ -91,7 +91,6 @@ def server(
         **pool.env(),
         "DJANGO_SECRET_KEY": "metrics-" + "Qw8pLz3V" * 6,
         "WEB_CONCURRENCY": "2",
-        "WEB_THREADS": "4",
         "WEB_ACCESS_LOG": "",
         # A gevent worker told to stop while it is still booting waits this out.
         "WEB_GRACEFUL_TIMEOUT": "5",
@@ -112,6 +111,8 @@ def _launch(worker_class: str, workdir: Path, env: dict[str, str]) -> Instance:
     port = free_port()
     log = workdir / f"{worker_class}.log"
     command = [str(GUNICORN), "-c", "gunicorn.conf.py", "-k", worker_class]
+    if worker_class == "gthread":
+        command += ["--threads", "4"]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "resetsite.wsgi:application"],

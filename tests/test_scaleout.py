@@ -68,7 +68,6 @@ def cluster(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "DJANGO_SECRET_KEY": "scale-out-" + "Vq3rT8mZ" * 6,
             "CACHE_URL": redis.url,
             "TRUSTED_PROXIES": "127.0.0.1/32",
-            "WEB_THREADS": "4",
             "RATELIMIT_CONFIRM_USER_IP": f"{USER_IP_LIMIT}/15m",
             "RATELIMIT_CONFIRM_USER": f"{USER_LIMIT}/15m",
             "PWNED_PASSWORDS_URL": "",
