@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from emulator import free_port
 from latency_stub import StubProcess
 
 from tests.servers import Instance, launch, wait_healthy
@@ -105,6 +106,8 @@ def _site(tmp_path: Path, **env: str) -> Iterator[Site]:
                 "AWS_EC2_METADATA_DISABLED": "true",
                 "TRUSTED_PROXIES": "127.0.0.1",
                 "DJANGO_SECURE_COOKIES": "false",
+                # No breach service here: the check fails (fast) and resets go on.
+                "PWNED_PASSWORDS_URL": f"http://127.0.0.1:{free_port()}/range/",
                 **env,
             },
         )
