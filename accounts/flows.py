@@ -57,6 +57,7 @@ def log_attempt(
 
 
 LOCAL_LIMIT = "LocalRateLimit"
+NOT_SENT = frozenset({Kind.BUSY, Kind.CIRCUIT_OPEN})
 
 
 def _over_limit(
@@ -105,8 +106,9 @@ def _attempt(
     A call that looks like success to the user is logged as what it really was
     (for ForgotPassword: sent, unknown_user, not_resettable), with Cognito's code.
     With ``min_duration``, an attempt that reached Cognito returns no sooner
-    than that many seconds after it started (refusals by our own limits, which
-    reveal nothing about the account, return at once).
+    than that many seconds after it started (refusals by our own limits, the
+    bulkhead or the breaker, which reveal nothing about the account, return at
+    once).
     """
     started = time.perf_counter()
     error = _over_limit(action, username=username, client_ip=client_ip, started=started)
@@ -130,7 +132,8 @@ def _attempt(
         started=started,
         error_code=error_code,
     )
-    if min_duration > 0:
+    # Refused before sending (busy, breaker open): nothing about the account to hide.
+    if min_duration > 0 and not (error and error.kind in NOT_SENT):
         _not_before(started + min_duration, action=action, succeeded=error is None)
     return error
 
