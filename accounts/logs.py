@@ -92,6 +92,16 @@ class OneLineWarning(logging.Filter):
         return True
 
 
+class OnlyFailures(logging.Filter):
+    """For django.request: keep what went wrong (a 500, an exception), drop the 503s
+    the site answers on purpose (Cognito busy, down, or its breaker open). Each of
+    those is already an attempt record; as errors they would flood the log, and
+    the alerts on it, during every Cognito brownout."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is not None or getattr(record, "status_code", 500) == 500
+
+
 _PRIMITIVES = (str, int, float, bool, type(None))
 
 

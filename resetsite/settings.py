@@ -421,6 +421,7 @@ LOGGING = {
     "filters": {
         "redact": {"()": "accounts.logs.RedactFilter"},
         "one_line": {"()": "accounts.logs.OneLineWarning"},
+        "only_failures": {"()": "accounts.logs.OnlyFailures"},
     },
     "formatters": {"json": {"()": "accounts.logs.JsonFormatter"}},
     "handlers": {
@@ -432,8 +433,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's request logger would repeat what the access log says.
-        "django.request": {"level": "ERROR"},
+        # Django's request logger would repeat what the access log says; of its
+        # errors, only the real failures (not the planned 503s) are kept.
+        "django.request": {"level": "ERROR", "filters": ["only_failures"]},
         # Requests refused before any view (noise the internet sends): one warning
         # line each, no traceback. The RedactFilter keeps the request's query out.
         **{

@@ -24,7 +24,7 @@ The results, the machine and the command go to docs/benchmarks.md.
 
     .venv/bin/python scripts/bench.py [--duration 10] [--no-write] [--strict]
     .venv/bin/python scripts/bench.py --duration 2 --servers gevent,gthread --no-write
-    .venv/bin/python scripts/bench.py --app bench_app.proposed:application --no-write
+    .venv/bin/python scripts/bench.py --app bench_app.hello:application --no-write
 
 It exits 0 even when a target is missed (the numbers on a shared machine are
 noisy); ``--strict`` makes a missed target exit 1.
@@ -1458,7 +1458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--app",
         default=PRODUCT_APP,
-        help="WSGI app of the site's servers, e.g. bench_app.proposed:application",
+        help="WSGI app of the site's servers, e.g. bench_app.hello:application",
     )
     parser.add_argument("--logs", metavar="DIR", help="keep the servers' logs in DIR")
     parser.add_argument("--no-write", action="store_true", help="do not update the docs")

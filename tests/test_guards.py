@@ -267,3 +267,21 @@ def test_readiness_says_starting_until_warm_and_never_asks_cognito(
     assert client.get("/readyz", HTTP_HOST="10.1.2.3").status_code == HTTPStatus.OK
     assert client.get("/healthz", HTTP_HOST="10.1.2.3").status_code == HTTPStatus.OK
     assert proxy.requests == []
+
+
+def test_planned_503s_are_not_logged_as_errors(
+    client: Client, site: Any, proxy: FaultProxy, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from accounts.logs import OnlyFailures
+
+    proxy.set("500")
+    with caplog.at_level(logging.INFO):
+        for n in range(6):  # "unavailable", then the open breaker's answer
+            assert _submit(client, n).status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert any(r.name == "accounts.attempts" for r in caplog.records)  # each attempt, once
+    assert not [r for r in caplog.records if r.name == "django.request"]
+    crash = logging.LogRecord("django.request", logging.ERROR, "", 0, "boom", None, None)
+    crash.status_code = 500
+    assert OnlyFailures().filter(crash)  # a real failure stays
