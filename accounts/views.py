@@ -68,6 +68,7 @@ def _render_reset(
         # Read only when their {% cache %} fragment is rendered: once per language and policy.
         "rules": partial(_policy_rules, form.policy),
         "min_length": form.policy.minimum_length,
+        "checklist_met": form.checklist_met() if form.errors else [],
         "common_passwords": partial(common_passwords_for, form.policy),
         "problem_kind": problem.kind if problem else "",
         "show_support": bool(problem and problem.kind in SUPPORT_KINDS),
@@ -116,6 +117,13 @@ def reset(request: HttpRequest) -> HttpResponse:
         request.session.pop(SESSION_DONE, None)
         return redirect("accounts:reset")
 
+    if request.session.get(SESSION_DONE):
+        # Back (or a resubmit) after success: the password has changed, and the code
+        # is spent. Say so, with the way to sign in, rather than an empty form.
+        if request.method == "POST":
+            return redirect("accounts:done")
+        return _render_done(request)
+
     policy = cognito.password_policy()
     if request.method != "POST":
         form = ResetForm(
@@ -153,13 +161,17 @@ def reset(request: HttpRequest) -> HttpResponse:
     return _render_reset(request, form, status=problem.status, problem=error)
 
 
+def _render_done(request: HttpRequest) -> HttpResponse:
+    sign_in = request.session.get(SESSION_NEXT) or settings.SIGN_IN_URL
+    return render(request, "accounts/done.html", {"sign_in_url": sign_in})
+
+
 @never_cache
 @require_GET
 def done(request: HttpRequest) -> HttpResponse:
     if not request.session.get(SESSION_DONE):
         return redirect("accounts:reset")
-    sign_in = request.session.get(SESSION_NEXT) or settings.SIGN_IN_URL
-    return render(request, "accounts/done.html", {"sign_in_url": sign_in})
+    return _render_done(request)
 
 
 @never_cache

@@ -141,12 +141,30 @@
     rules[r].appendChild(state);
     states.push(state);
   }
+  // "No space", "Not common" and "Not like your username" say what a password must not
+  // be: they tick only once every positive rule is met, so a start is never false progress.
+  var NEGATIVE = { nospace: true, common: true, similar: true };
+  // After a failed submit the password comes back empty; the server says which rules it
+  // met, and the list keeps that state until the person types again.
+  var kept = (form.getAttribute("data-checked") || "").split(" ").filter(Boolean);
   var announced = 0, timer = 0;
   function tick() {
-    var value = pw1.value, met = 0;
+    if (kept.length && pw1.value) { kept = []; }
+    if (kept.length) { return show(function (rule) { return kept.indexOf(rule) >= 0; }); }
+    var value = pw1.value, positive = true;
+    for (var p = 0; p < rules.length; p++) {
+      var name = rules[p].getAttribute("data-rule");
+      if (!NEGATIVE[name] && !(checks[name] && checks[name](value))) { positive = false; }
+    }
+    return show(function (rule) {
+      var check = checks[rule];
+      return check ? (positive || !NEGATIVE[rule]) && check(value) : false;
+    });
+  }
+  function show(isMet) {
+    var met = 0;
     for (var i = 0; i < rules.length; i++) {
-      var check = checks[rules[i].getAttribute("data-rule")];
-      var ok = check ? check(value) : false;
+      var ok = isMet(rules[i].getAttribute("data-rule"));
       rules[i].classList.toggle("met", ok);
       states[i].textContent = " (" + text(ok ? "met" : "unmet") + ")";
       if (ok) { met++; }
@@ -178,7 +196,8 @@
     }
   }
 
-  // Show/hide: changes only the input's type, never its value.
+  // Show/hide: changes only the input's type, never its value. The label (and so the
+  // accessible name) says what the next press does: "Show", then "Hide".
   function addToggle(input) {
     var label = form.querySelector("label[for='" + input.id + "']");
     var wrap = doc.createElement("div");
@@ -188,17 +207,18 @@
     var button = doc.createElement("button");
     button.type = "button";
     button.className = "toggle";
-    button.setAttribute("aria-pressed", "false");
     button.setAttribute("aria-controls", input.id);
-    button.textContent = text("show");
+    var verb = doc.createTextNode(text("show"));
     var name = doc.createElement("span");
     name.className = "vh";
     name.textContent = " " + (label ? label.textContent : "");
+    button.appendChild(verb);
     button.appendChild(name);
     button.addEventListener("click", function () {
       var show = input.type === "password";
       input.type = show ? "text" : "password";
-      button.setAttribute("aria-pressed", String(show));
+      verb.nodeValue = text(show ? "hide" : "show");
+      button.classList.toggle("shown", show);
     });
     wrap.appendChild(button);
     return button;
@@ -233,7 +253,7 @@
     if (code) { code.value = normalizeCode(code.value); }
     // Hide the passwords again, so nothing saves or shows them as plain text.
     for (var i = 0; i < toggles.length; i++) {
-      if (toggles[i].getAttribute("aria-pressed") === "true") { toggles[i].click(); }
+      if (toggles[i].classList.contains("shown")) { toggles[i].click(); }
     }
     var hidden = field("cognito_context_data");
     try {
