@@ -615,6 +615,26 @@ def test_done_page_needs_a_finished_reset(client: Client, site: Any) -> None:
     assert response["Location"] == "/reset/"
 
 
+def test_after_success_the_form_says_the_password_was_changed(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
+    """Back, or a resubmit, after success: "changed", with the way to sign in, never
+    an empty form or "Enter the code from your email". A new link starts over."""
+    code = site.request_code(user)
+    open_link(client, user, code)
+    assert submit(client, code=code)["Location"] == "/reset/done/"
+    page = client.get("/reset/")
+    assert page.status_code == HTTPStatus.OK
+    assert b"Your password has been changed" in page.content
+    assert b'id="reset-form"' not in page.content
+    again = client.post("/reset/", {"username": user, "code": "", "new_password1": "x"})
+    assert again.status_code == HTTPStatus.FOUND
+    assert again["Location"] == "/reset/done/"
+    assert len(proxy.calls("ConfirmForgotPassword")) == 1
+    open_link(client, user, "123456")
+    assert b'id="reset-form"' in client.get("/reset/").content
+
+
 # --- an email-as-username pool, with the link from the CustomMessage trigger -------------
 
 
