@@ -23,7 +23,7 @@ from .cognito import CognitoError, Kind
 from .colors import Palette
 from .forms import ForgotForm, ResetForm, common_passwords_for
 from .middleware import page_headers
-from .policy import CODE_MAX, USERNAME_MAX, PasswordPolicy
+from .policy import CODE_MAX, PASSWORD_MAX, USERNAME_MAX, PasswordPolicy, is_valid_username
 
 SESSION_USERNAME = "reset_username"
 SESSION_CODE = "reset_code"
@@ -214,6 +214,32 @@ def forgot(request: HttpRequest) -> HttpResponse:
 @require_GET
 def forgot_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/forgot_sent.html")
+
+
+@sensitive_variables()
+@never_cache
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "HEAD", "POST"])
+def demo_sign_in(request: HttpRequest) -> HttpResponse:
+    """The demo's "Sign in": tries the username and password against the emulator and
+    says whether they work. Signs nobody in. Only with DEMO_SIGN_IN_CHECK; else 404."""
+    if not settings.DEMO_SIGN_IN_CHECK:
+        raise Http404
+    username = str(request.session.get(SESSION_USERNAME, ""))
+    outcome = ""
+    status = HTTPStatus.OK
+    if request.method == "POST":
+        username = request.POST.get("username", "").strip()[:USERNAME_MAX]
+        password = request.POST.get("password", "")
+        if not username or not password:
+            outcome, status = "missing", HTTPStatus.BAD_REQUEST
+        elif not is_valid_username(username) or len(password) > PASSWORD_MAX:
+            outcome = "refused"
+        else:
+            works = cognito.demo_try_sign_in(username, password)
+            outcome = {True: "works", False: "refused", None: "unknown"}[works]
+    context = {"username": username, "outcome": outcome}
+    return render(request, "accounts/demo_sign_in.html", context, status=status)
 
 
 # The brand colours (settings.BRAND_PALETTE) as CSS custom properties over site.css's.

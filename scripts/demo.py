@@ -6,7 +6,8 @@ with gunicorn on http://127.0.0.1:8000 and prints a ready-to-open reset link,
 last and framed. The breached-password check asks a stand-in for the Pwned
 Passwords range API, also on loopback, so the demo works offline; it prints the
 passwords it knows. The rate limits are relaxed and the access log is off, so a
-newcomer can try the failure paths and still find the link.
+newcomer can try the failure paths and still find the link. "Sign in" on the done
+page leads to a demo-only page that tries the username and password (DEMO_SIGN_IN_CHECK).
 
 The codes are six digits, as a real pool's emails have (moto's own look like
 `moto-confirmation-code:123456`), and a wrong one is refused. Whenever the site
@@ -148,7 +149,10 @@ def main() -> int:
         **pool.env(),
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
         "BIND": SITE.removeprefix("http://"),
-        "SIGN_IN_URL": os.environ.get("SIGN_IN_URL", "/"),
+        # "Sign in" on the done page: the demo's own page, which tries the username and
+        # password against the emulator (it exists only with DEMO_SIGN_IN_CHECK).
+        "SIGN_IN_URL": os.environ.get("SIGN_IN_URL", "/demo/sign-in/"),
+        "DEMO_SIGN_IN_CHECK": "true",
         # Plain http on loopback: not every browser keeps Secure cookies there.
         "DJANGO_SECURE_COOKIES": os.environ.get("DJANGO_SECURE_COOKIES", "false"),
         "PWNED_PASSWORDS_URL": breaches.url,
@@ -181,6 +185,7 @@ def main() -> int:
             f"{', '.join(DEMO_BREACHED)}\n"
             "  Rate limits are relaxed for the demo (100 tries of a code per 15 minutes, "
             "not 5), and the access log is off.\n"
+            '  "Sign in" after the reset tries the new password against the emulator.\n'
             '  "Get a new code" (/forgot/) prints a new link here instead of emailing it;\n'
             "  so does `.venv/bin/python scripts/demo.py link`. Stop with Ctrl-C.\n\n"
             + framed("Open this link to reset the password:", ready)

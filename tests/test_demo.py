@@ -128,6 +128,30 @@ def test_demo_link_resets_the_password(tmp_path: Path) -> None:
         assert redirected.value.code == HTTPStatus.FOUND
         assert redirected.value.headers["Location"] == "/reset/done/"
 
+        # "Sign in" on the done page: the demo's page tries the new password.
+        with opener.open(f"{site}/reset/done/", timeout=10) as response:
+            sign_in = re.search(
+                r'<a class="button primary" href="([^"]+)"', response.read().decode()
+            )
+        assert sign_in
+        assert sign_in[1] == "/demo/sign-in/"
+        with opener.open(f"{site}{sign_in[1]}", timeout=10) as response:
+            page = response.read().decode()
+        check_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert check_token
+        assert 'value="demo@example.com"' in page
+        check = {"csrfmiddlewaretoken": check_token[1], "username": "demo@example.com"}
+        for password, verdict in [(new_password, "These work"), ("Old-Password-1", "don")]:
+            tried = urllib.request.Request(
+                f"{site}{sign_in[1]}",
+                data=urllib.parse.urlencode({**check, "password": password}).encode(),
+                headers={"Origin": site, "Referer": f"{site}{sign_in[1]}"},
+            )
+            with opener.open(tried, timeout=10) as response:
+                answer = response.read().decode()
+            assert verdict in answer
+            assert password not in answer
+
         state = (ROOT / ".demo" / "state.json").read_text()
         pool = Pool(**json.loads(state))
         assert pool.can_sign_in("demo@example.com", new_password)

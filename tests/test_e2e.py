@@ -635,6 +635,26 @@ def test_after_success_the_form_says_the_password_was_changed(
     assert b'id="reset-form"' in client.get("/reset/").content
 
 
+def test_the_demo_sign_in_page_exists_only_in_the_demo(
+    client: Client, site: Any, user: str, settings: Any, caplog: Any
+) -> None:
+    assert settings.DEMO_SIGN_IN_CHECK is False  # the default
+    assert client.get("/demo/sign-in/").status_code == HTTPStatus.NOT_FOUND
+    tried = {"username": user, "password": OLD_PASSWORD}
+    assert client.post("/demo/sign-in/", tried).status_code == HTTPStatus.NOT_FOUND
+    assert b"/demo/" not in client.get("/reset/").content
+
+    settings.DEMO_SIGN_IN_CHECK = True  # what scripts/demo.py sets
+    assert client.get("/demo/sign-in/").status_code == HTTPStatus.OK
+    works = client.post("/demo/sign-in/", tried).content.decode()
+    assert "These work" in works
+    refused = client.post("/demo/sign-in/", {**tried, "password": "Not-It-1"}).content.decode()
+    assert "These don't work" in refused
+    missing = client.post("/demo/sign-in/", {"username": user, "password": ""})
+    assert missing.status_code == HTTPStatus.BAD_REQUEST
+    assert OLD_PASSWORD not in works + refused + caplog.text
+
+
 # --- an email-as-username pool, with the link from the CustomMessage trigger -------------
 
 
