@@ -141,30 +141,22 @@
     rules[r].appendChild(state);
     states.push(state);
   }
-  // "No space", "Not common" and "Not like your username" say what a password must not
-  // be: they tick only once every positive rule is met, so a start is never false progress.
-  var NEGATIVE = { nospace: true, common: true, similar: true };
-  // After a failed submit the password comes back empty; the server says which rules it
-  // met, and the list keeps that state until the person types again.
-  var kept = (form.getAttribute("data-checked") || "").split(" ").filter(Boolean);
+  // Negative rules tick only once the positive ones are met: no false progress. After a
+  // failed submit, data-checked (from the server) keeps the list's state until typing.
+  var NEGATIVE = { nospace: 1, common: 1, similar: 1 };
+  var kept = form.getAttribute("data-checked");
   var announced = 0, timer = 0;
   function tick() {
-    if (kept.length && pw1.value) { kept = []; }
-    if (kept.length) { return show(function (rule) { return kept.indexOf(rule) >= 0; }); }
-    var value = pw1.value, positive = true;
-    for (var p = 0; p < rules.length; p++) {
-      var name = rules[p].getAttribute("data-rule");
-      if (!NEGATIVE[name] && !(checks[name] && checks[name](value))) { positive = false; }
+    var value = pw1.value, met = 0, positive = true, i, rule;
+    if (value) { kept = null; }
+    for (i = 0; i < rules.length; i++) {
+      rule = rules[i].getAttribute("data-rule");
+      if (!NEGATIVE[rule] && !(checks[rule] && checks[rule](value))) { positive = false; }
     }
-    return show(function (rule) {
-      var check = checks[rule];
-      return check ? (positive || !NEGATIVE[rule]) && check(value) : false;
-    });
-  }
-  function show(isMet) {
-    var met = 0;
-    for (var i = 0; i < rules.length; i++) {
-      var ok = isMet(rules[i].getAttribute("data-rule"));
+    for (i = 0; i < rules.length; i++) {
+      rule = rules[i].getAttribute("data-rule");
+      var ok = kept !== null ? (" " + kept + " ").indexOf(" " + rule + " ") >= 0
+        : (positive || !NEGATIVE[rule]) && !!checks[rule] && checks[rule](value);
       rules[i].classList.toggle("met", ok);
       states[i].textContent = " (" + text(ok ? "met" : "unmet") + ")";
       if (ok) { met++; }
@@ -196,8 +188,8 @@
     }
   }
 
-  // Show/hide: changes only the input's type, never its value. The label (and so the
-  // accessible name) says what the next press does: "Show", then "Hide".
+  // Show/hide: changes only the input's type, never its value. The label says what
+  // the next press does.
   function addToggle(input) {
     var label = form.querySelector("label[for='" + input.id + "']");
     var wrap = doc.createElement("div");
