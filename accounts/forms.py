@@ -20,6 +20,7 @@ from .policy import (
     CONTEXT_DATA_MAX,
     EDGE_SPACE,
     PASSWORD_MAX,
+    USERNAME_MAX,
     PasswordPolicy,
     could_meet,
     is_valid_code,
@@ -168,10 +169,12 @@ class ResetForm(AccessibleForm):
         unmet = self.policy.unmet(password)
         met = [rule for rule in self.policy.rules() if rule not in unmet]
         if not unmet:
-            username = str(self.data.get("username", "")).strip()
+            cleaned = getattr(self, "cleaned_data", {})
+            username = cleaned.get("username") or str(self.data.get("username", ""))
+            username = username.strip()[:USERNAME_MAX]
             negatives = {
                 "nospace": password_space_problem(password) is None,
-                "common": password.lower() not in _common.passwords,
+                "common": password.lower().strip() not in _common.passwords,
                 "similar": not too_similar(password, username),
             }
             met += [rule for rule, ok in negatives.items() if ok]
