@@ -637,6 +637,33 @@ def describe_app_client(cfg: CognitoSettings | None = None) -> dict[str, Any]:
     return app_client
 
 
+@sensitive_variables()
+def demo_try_sign_in(
+    username: str, password: str, cfg: CognitoSettings | None = None
+) -> bool | None:
+    """The demo's sign-in check (DEMO_SIGN_IN_CHECK): AdminInitiateAuth with
+    ADMIN_USER_PASSWORD_AUTH against the emulator. True if the username and password
+    work, False if refused, None if it could not tell."""
+    cfg = cfg or config()
+    auth = {"USERNAME": username, "PASSWORD": password}
+    secret = _base_params(cfg, username).get("SecretHash")
+    if secret:
+        auth["SECRET_HASH"] = secret
+    try:
+        _admin_client(cfg).admin_initiate_auth(
+            UserPoolId=cfg.user_pool_id,
+            ClientId=cfg.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters=auth,
+        )
+    except botocore.exceptions.ClientError as exc:
+        refused = {"NotAuthorizedException", "UserNotFoundException"}
+        return False if _error_code(exc) in refused else None
+    except Exception:
+        return None
+    return True
+
+
 def endpoint_url(cfg: CognitoSettings | None = None) -> str:
     return str(public_client(cfg).meta.endpoint_url)
 

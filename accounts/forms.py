@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import functools
 import gzip
+import re
 from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
-from django.utils.text import format_lazy
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from . import breach, messages
+from .cognito import Kind
 from .policy import (
     CONTEXT_DATA_MAX,
     EDGE_SPACE,
     PASSWORD_MAX,
+    USERNAME_MAX,
     PasswordPolicy,
     could_meet,
     is_valid_code,
@@ -29,16 +32,32 @@ from .policy import (
 
 _common = CommonPasswordValidator()
 
+# What of the common-password list may reach the page: plain ASCII letters, digits and
+# everyday symbols (no HTML-entity debris such as "&#39", no quotes, colons or
+# backslashes), and nothing offensive. The form still checks the whole list.
+_PLAIN = re.compile(r"[A-Za-z0-9!#$%*+,.<=>?@^_~-]+")
+_OFFENSIVE = (
+    "asshole", "bitch", "boob", "cock", "cunt", "dick", "fag", "fuck", "nigg",
+    "penis", "porn", "pussy", "sex", "shit", "slut", "tits", "vagina", "whore",
+)  # fmt: skip
+
+
+def shown_in_page(word: str) -> bool:
+    """Whether a common password is fit to embed in the page for the live checklist."""
+    lowered = word.lower()
+    return bool(_PLAIN.fullmatch(word)) and not any(bad in lowered for bad in _OFFENSIVE)
+
 
 @functools.lru_cache(maxsize=8)
 def common_passwords_for(policy: PasswordPolicy, limit: int = 200) -> list[str]:
     """The most common passwords a password meeting ``policy`` could still be, most
-    common first, for the live checklist. The form itself checks the whole list."""
+    common first, for the live checklist: only those fit to show (``shown_in_page``).
+    The form itself checks the whole list."""
     found: list[str] = []
     with gzip.open(_common.DEFAULT_PASSWORD_LIST_PATH, "rt", encoding="utf-8") as lines:
         for line in lines:
             word = line.strip()
-            if could_meet(policy, word):
+            if could_meet(policy, word) and shown_in_page(word):
                 found.append(word)
                 if len(found) == limit:
                     break
@@ -69,6 +88,19 @@ class AccessibleForm(forms.Form):
     """Ties each field to its message (aria-describedby) and marks bad fields invalid."""
 
     hints: dict[str, str] = {}
+    # Shorter words for the error summary, by error code, where the field's own
+    # message goes into detail (the summary links to it).
+    summary_texts: dict[str, str | Promise] = {}
+
+    def summary(self) -> list[tuple[str, str]]:
+        """The error summary: (the field's id to link to, or "", text), form errors first."""
+        items = [("", str(error)) for error in self.non_field_errors()]
+        errors = self.errors.as_data()
+        for bound in self:
+            for error in errors.get(bound.name, []):
+                text = self.summary_texts.get(error.code or "") or next(iter(error))
+                items.append((bound.id_for_label, str(text)))
+        return items
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -93,6 +125,7 @@ class ForgotForm(AccessibleForm):
 
 class ResetForm(AccessibleForm):
     hints = {"new_password1": "password-rules"}
+    summary_texts = {"policy": messages.COGNITO[Kind.PASSWORD_REJECTED].message}
 
     username = UsernameField(label=gettext_lazy("Username"))
     code = forms.CharField(
@@ -126,6 +159,27 @@ class ResetForm(AccessibleForm):
         super().__init__(*args, **kwargs)
         self.policy = policy
 
+    def checklist_met(self) -> list[str]:
+        """After a failed submit, the checklist's rules the sent password met, as the
+        page's script ticks them, so that the list keeps its state: the password itself
+        is never sent back. Negative rules count only once the positive ones are met."""
+        password = self.data.get("new_password1", "") if self.is_bound else ""
+        if not password or not isinstance(password, str) or len(password) > PASSWORD_MAX:
+            return []
+        unmet = self.policy.unmet(password)
+        met = [rule for rule in self.policy.rules() if rule not in unmet]
+        if not unmet:
+            cleaned = getattr(self, "cleaned_data", {})
+            username = cleaned.get("username") or str(self.data.get("username", ""))
+            username = username.strip()[:USERNAME_MAX]
+            negatives = {
+                "nospace": password_space_problem(password) is None,
+                "common": password.lower().strip() not in _common.passwords,
+                "similar": not too_similar(password, username),
+            }
+            met += [rule for rule, ok in negatives.items() if ok]
+        return met
+
     def clean_code(self) -> str:
         code = normalize_code(self.cleaned_data["code"])
         if not is_valid_code(code):
@@ -149,8 +203,10 @@ class ResetForm(AccessibleForm):
             needs = [
                 str(messages.RULES[rule]) % {"min": self.policy.minimum_length} for rule in unmet
             ]
+            # The list's punctuation is each language's own (Japanese: "、" and "。").
+            separator = pgettext("between the items of a list", "; ")
             raise ValidationError(
-                format_lazy("{}{}", _("Your password needs: "), "; ".join(needs) + "."),
+                _("Your password needs: %(rules)s.") % {"rules": separator.join(needs)},
                 code="policy",
             )
         try:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("forgot/", views.forgot, name="forgot"),
     path("forgot/sent/", views.forgot_sent, name="forgot_sent"),
     path("theme.css", views.theme_css, name="theme_css"),
+    path("demo/sign-in/", views.demo_sign_in, name="demo_sign_in"),  # 404 outside the demo
 ]

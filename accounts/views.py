@@ -23,7 +23,7 @@ from .cognito import CognitoError, Kind
 from .colors import Palette
 from .forms import ForgotForm, ResetForm, common_passwords_for
 from .middleware import page_headers
-from .policy import CODE_MAX, USERNAME_MAX, PasswordPolicy
+from .policy import CODE_MAX, PASSWORD_MAX, USERNAME_MAX, PasswordPolicy, is_valid_username
 
 SESSION_USERNAME = "reset_username"
 SESSION_CODE = "reset_code"
@@ -68,6 +68,7 @@ def _render_reset(
         # Read only when their {% cache %} fragment is rendered: once per language and policy.
         "rules": partial(_policy_rules, form.policy),
         "min_length": form.policy.minimum_length,
+        "checklist_met": form.checklist_met() if form.errors else [],
         "common_passwords": partial(common_passwords_for, form.policy),
         "problem_kind": problem.kind if problem else "",
         "show_support": bool(problem and problem.kind in SUPPORT_KINDS),
@@ -116,6 +117,13 @@ def reset(request: HttpRequest) -> HttpResponse:
         request.session.pop(SESSION_DONE, None)
         return redirect("accounts:reset")
 
+    if request.session.get(SESSION_DONE):
+        # Back (or a resubmit) after success: the password has changed, and the code
+        # is spent. Say so, with the way to sign in, rather than an empty form.
+        if request.method == "POST":
+            return redirect("accounts:done")
+        return _render_done(request)
+
     policy = cognito.password_policy()
     if request.method != "POST":
         form = ResetForm(
@@ -153,13 +161,17 @@ def reset(request: HttpRequest) -> HttpResponse:
     return _render_reset(request, form, status=problem.status, problem=error)
 
 
+def _render_done(request: HttpRequest) -> HttpResponse:
+    sign_in = request.session.get(SESSION_NEXT) or settings.SIGN_IN_URL
+    return render(request, "accounts/done.html", {"sign_in_url": sign_in})
+
+
 @never_cache
 @require_GET
 def done(request: HttpRequest) -> HttpResponse:
     if not request.session.get(SESSION_DONE):
         return redirect("accounts:reset")
-    sign_in = request.session.get(SESSION_NEXT) or settings.SIGN_IN_URL
-    return render(request, "accounts/done.html", {"sign_in_url": sign_in})
+    return _render_done(request)
 
 
 @never_cache
@@ -202,6 +214,32 @@ def forgot(request: HttpRequest) -> HttpResponse:
 @require_GET
 def forgot_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/forgot_sent.html")
+
+
+@sensitive_variables()
+@never_cache
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "HEAD", "POST"])
+def demo_sign_in(request: HttpRequest) -> HttpResponse:
+    """The demo's "Sign in": tries the username and password against the emulator and
+    says whether they work. Signs nobody in. Only with DEMO_SIGN_IN_CHECK; else 404."""
+    if not settings.DEMO_SIGN_IN_CHECK:
+        raise Http404
+    username = str(request.session.get(SESSION_USERNAME, ""))
+    outcome = ""
+    status = HTTPStatus.OK
+    if request.method == "POST":
+        username = request.POST.get("username", "").strip()[:USERNAME_MAX]
+        password = request.POST.get("password", "")
+        if not username or not password:
+            outcome, status = "missing", HTTPStatus.BAD_REQUEST
+        elif not is_valid_username(username) or len(password) > PASSWORD_MAX:
+            outcome = "refused"
+        else:
+            works = cognito.demo_try_sign_in(username, password)
+            outcome = {True: "works", False: "refused", None: "unknown"}[works]
+    context = {"username": username, "outcome": outcome}
+    return render(request, "accounts/demo_sign_in.html", context, status=status)
 
 
 # The brand colours (settings.BRAND_PALETTE) as CSS custom properties over site.css's.

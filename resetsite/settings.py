@@ -225,6 +225,15 @@ if COGNITO_READ_POLICY not in {"auto", "true", "false"}:
     raise ImproperlyConfigured("COGNITO_READ_POLICY must be auto, true or false.")
 COGNITO_PASSWORD_POLICY = _json_object("COGNITO_PASSWORD_POLICY")
 COGNITO_POLICY_TTL = env.float("COGNITO_POLICY_TTL", default=600.0)
+# The demo's own page (scripts/demo.py sets it): /demo/sign-in/ tries a username and
+# password against the local emulator. Off, the page does not exist (404); and it
+# never talks to a real pool: only to an emulator on loopback.
+DEMO_SIGN_IN_CHECK = env.bool("DEMO_SIGN_IN_CHECK", default=False)
+if DEMO_SIGN_IN_CHECK and urlsplit(COGNITO_ENDPOINT_URL).hostname not in ("127.0.0.1", "localhost"):
+    raise ImproperlyConfigured(
+        "DEMO_SIGN_IN_CHECK is for the demo's local emulator only: COGNITO_ENDPOINT_URL "
+        "must be on loopback."
+    )
 
 try:
     TRUSTED_PROXIES = parse_networks(env.list("TRUSTED_PROXIES", default=[]))

@@ -2,9 +2,16 @@
 
 Starts moto in server mode on loopback, creates a pool with a password policy,
 an app client with a secret and a demo user, asks for a code, starts the site
-with gunicorn on http://127.0.0.1:8000 and prints a ready-to-open reset link.
-The breached-password check asks a stand-in for the Pwned Passwords range API,
-also on loopback, so the demo works offline; it prints the passwords it knows.
+with gunicorn on http://127.0.0.1:8000 and prints a ready-to-open reset link,
+last and framed. The breached-password check asks a stand-in for the Pwned
+Passwords range API, also on loopback, so the demo works offline; it prints the
+passwords it knows. The rate limits are relaxed and the access log is off, so a
+newcomer can try the failure paths and still find the link. "Sign in" on the done
+page leads to a demo-only page that tries the username and password (DEMO_SIGN_IN_CHECK).
+
+The codes are six digits, as a real pool's emails have (moto's own look like
+`moto-confirmation-code:123456`), and a wrong one is refused. Whenever the site
+asks for a code (`/forgot/`), the demo prints a new ready link instead of emailing.
 `python scripts/demo.py link` prints a fresh link while the demo runs.
 """
 
@@ -18,6 +25,7 @@ import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -31,10 +39,69 @@ DEMO_PASSWORD = "Old-Password-1"
 SITE = os.environ.get("DEMO_SITE", "http://127.0.0.1:8000")
 
 
-def link(pool: Pool) -> str:
-    code = pool.request_code(DEMO_USER)
-    query = urllib.parse.urlencode({"username": DEMO_USER, "code": code})
+# Generous limits: enough to try wrong codes and weak passwords freely.
+DEMO_RATELIMITS = {
+    "RATELIMIT_CONFIRM_USER_IP": "100/15m",
+    "RATELIMIT_CONFIRM_USER": "200/15m",
+    "RATELIMIT_CONFIRM_IP": "300/15m",
+    "RATELIMIT_FORGOT_USER": "60/h",
+    "RATELIMIT_FORGOT_IP": "200/h",
+}
+MOTO_PREFIX = "moto-confirmation-code:"
+
+
+def link_for(username: str, code: str) -> str:
+    query = urllib.parse.urlencode({"username": username, "code": code})
     return f"{SITE}/reset/?{query}"
+
+
+def link(pool: Pool) -> str:
+    return link_for(DEMO_USER, pool.request_code(DEMO_USER))
+
+
+def framed(*lines: str) -> str:
+    width = max(len(line) for line in lines)
+    rule = "  +" + "-" * (width + 4) + "+"
+    body = [f"  |  {line.ljust(width)}  |" for line in lines]
+    return "\n".join([rule, *body, rule])
+
+
+def six_digit_codes(announce: bool) -> list[bool]:
+    """Make the emulator, in this process, send six-digit codes and check them.
+
+    moto sends `moto-confirmation-code:NNNNNN` and accepts any code without that
+    prefix; here it stores the prefixed code, hands out the digits, and prefixes what
+    comes back, so a wrong code is refused. Each code sent while the returned
+    switch is on is printed as a ready link: the demo's "email"."""
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    forgot = CognitoIdpBackend.forgot_password
+    confirm = CognitoIdpBackend.confirm_forgot_password
+    printing = [announce]
+
+    def forgot_password(self: Any, client_id: str, username: str) -> tuple[str | None, Any]:
+        code, response = forgot(self, client_id, username)
+        if code and code.startswith(MOTO_PREFIX):
+            code = code.removeprefix(MOTO_PREFIX)
+            if printing[0]:
+                print(
+                    f"\n  A code for {username} (the demo prints it instead of emailing it):\n"
+                    + framed("Open this link to reset the password:", link_for(username, code))
+                    + "\n",
+                    flush=True,
+                )
+        return code, response
+
+    def confirm_forgot_password(
+        self: Any, client_id: str, username: str, password: str, confirmation_code: str
+    ) -> None:
+        if not confirmation_code.startswith(MOTO_PREFIX):
+            confirmation_code = MOTO_PREFIX + confirmation_code
+        confirm(self, client_id, username, password, confirmation_code)
+
+    CognitoIdpBackend.forgot_password = forgot_password  # type: ignore[method-assign]
+    CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password  # type: ignore[method-assign]
+    return printing
 
 
 def print_link() -> int:
@@ -65,6 +132,7 @@ def main() -> int:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    printing = six_digit_codes(announce=False)
 
     port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -81,10 +149,16 @@ def main() -> int:
         **pool.env(),
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
         "BIND": SITE.removeprefix("http://"),
-        "SIGN_IN_URL": os.environ.get("SIGN_IN_URL", "/"),
+        # "Sign in" on the done page: the demo's own page, which tries the username and
+        # password against the emulator (it exists only with DEMO_SIGN_IN_CHECK).
+        "SIGN_IN_URL": os.environ.get("SIGN_IN_URL", "/demo/sign-in/"),
+        "DEMO_SIGN_IN_CHECK": "true",
         # Plain http on loopback: not every browser keeps Secure cookies there.
         "DJANGO_SECURE_COOKIES": os.environ.get("DJANGO_SECURE_COOKIES", "false"),
         "PWNED_PASSWORDS_URL": breaches.url,
+        **{name: os.environ.get(name, rate) for name, rate in DEMO_RATELIMITS.items()},
+        # Quiet: the links the demo prints must not drown in request lines.
+        "WEB_ACCESS_LOG": os.environ.get("WEB_ACCESS_LOG", ""),
     }
     # Stop the site with us, also on SIGTERM (Python's default would skip `finally`).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -100,15 +174,22 @@ def main() -> int:
     )
     try:
         wait_until_up(f"{SITE}/healthz", timeout=20, process=server)
+        ready = link(pool)
+        printing[0] = True  # from now on, each code the site asks for is printed
         print(
             "\n  Local Cognito emulator ready (moto). Demo user: "
             f"{DEMO_USER}, current password: {DEMO_PASSWORD}\n"
             f"  The new password must follow the pool's policy: {json.dumps(pool_policy())}\n"
             "  Breach check: a local stand-in for the Pwned Passwords range API (works offline).\n"
             "  It lists these passwords as breached, so the form refuses them: "
-            f"{', '.join(DEMO_BREACHED)}\n\n"
-            f"  Open this link to reset the password:\n\n    {link(pool)}\n\n"
-            "  Another link: `.venv/bin/python scripts/demo.py link`. Stop with Ctrl-C.\n",
+            f"{', '.join(DEMO_BREACHED)}\n"
+            "  Rate limits are relaxed for the demo (100 tries of a code per 15 minutes, "
+            "not 5), and the access log is off.\n"
+            '  "Sign in" after the reset tries the new password against the emulator.\n'
+            '  "Get a new code" (/forgot/) prints a new link here instead of emailing it;\n'
+            "  so does `.venv/bin/python scripts/demo.py link`. Stop with Ctrl-C.\n\n"
+            + framed("Open this link to reset the password:", ready)
+            + "\n",
             flush=True,
         )
         return server.wait()

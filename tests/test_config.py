@@ -81,6 +81,7 @@ def test_client_secret_from_file(tmp_path: Path) -> None:
         ("TRUSTED_PROXIES", "10.0.0.0/8,nonsense"),
         ("COGNITO_READ_POLICY", "maybe"),
         ("COGNITO_PASSWORD_POLICY", "[1]"),
+        ("DEMO_SIGN_IN_CHECK", "true"),  # the demo's page, but no local emulator
     ],
 )
 def test_bad_values_fail_at_start_naming_the_variable(name: str, value: str) -> None:

@@ -161,8 +161,9 @@ def test_wrong_code(client: Client, site: Any, user: str) -> None:
 def test_reused_code(client: Client, site: Any, user: str) -> None:
     code = site.request_code(user)
     assert submit(client, code=code).status_code == HTTPStatus.FOUND
+    # From another session (this one knows the reset is done, and says so instead).
     again = submit(
-        client, code=code, new_password1="Another-Pass-77", new_password2="Another-Pass-77"
+        FormClient(), code=code, new_password1="Another-Pass-77", new_password2="Another-Pass-77"
     )
     _assert_code_error(again)
     assert site.can_sign_in(user, NEW_PASSWORD)
@@ -613,6 +614,46 @@ def test_done_page_needs_a_finished_reset(client: Client, site: Any) -> None:
     response = client.get("/reset/done/")
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == "/reset/"
+
+
+def test_after_success_the_form_says_the_password_was_changed(
+    client: Client, site: Any, user: str, proxy: FaultProxy
+) -> None:
+    """Back, or a resubmit, after success: "changed", with the way to sign in, never
+    an empty form or "Enter the code from your email". A new link starts over."""
+    code = site.request_code(user)
+    open_link(client, user, code)
+    assert submit(client, code=code)["Location"] == "/reset/done/"
+    page = client.get("/reset/")
+    assert page.status_code == HTTPStatus.OK
+    assert b"Your password has been changed" in page.content
+    assert b'id="reset-form"' not in page.content
+    again = client.post("/reset/", {"username": user, "code": "", "new_password1": "x"})
+    assert again.status_code == HTTPStatus.FOUND
+    assert again["Location"] == "/reset/done/"
+    assert len(proxy.calls("ConfirmForgotPassword")) == 1
+    open_link(client, user, "123456")
+    assert b'id="reset-form"' in client.get("/reset/").content
+
+
+def test_the_demo_sign_in_page_exists_only_in_the_demo(
+    client: Client, site: Any, user: str, settings: Any, caplog: Any
+) -> None:
+    assert settings.DEMO_SIGN_IN_CHECK is False  # the default
+    assert client.get("/demo/sign-in/").status_code == HTTPStatus.NOT_FOUND
+    tried = {"username": user, "password": OLD_PASSWORD}
+    assert client.post("/demo/sign-in/", tried).status_code == HTTPStatus.NOT_FOUND
+    assert b"/demo/" not in client.get("/reset/").content
+
+    settings.DEMO_SIGN_IN_CHECK = True  # what scripts/demo.py sets
+    assert client.get("/demo/sign-in/").status_code == HTTPStatus.OK
+    works = client.post("/demo/sign-in/", tried).content.decode()
+    assert "These work" in works
+    refused = client.post("/demo/sign-in/", {**tried, "password": "Not-It-1"}).content.decode()
+    assert "These don't work" in refused
+    missing = client.post("/demo/sign-in/", {"username": user, "password": ""})
+    assert missing.status_code == HTTPStatus.BAD_REQUEST
+    assert OLD_PASSWORD not in works + refused + caplog.text
 
 
 # --- an email-as-username pool, with the link from the CustomMessage trigger -------------

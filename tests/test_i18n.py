@@ -24,6 +24,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import translation
+from django.utils.html import escape
 from django.utils.translation import to_locale
 
 from accounts import messages
@@ -226,8 +227,23 @@ def test_validation_and_cognito_errors_are_translated(
             {"username": user, "code": "123456", "new_password1": "abc", "new_password2": "abc"},
         )
     )
-    assert t("Your password needs: ").strip() in weak
-    assert (t("At least %(min)d characters") % {"min": 10}) in weak  # the demo pool's policy
+    # Said once in the field's message, with the language's own punctuation; the
+    # summary only links to it.
+    needs = [
+        t("At least %(min)d characters") % {"min": 10},  # the demo pool's policy
+        t("An uppercase letter (A–Z)"),
+        t("A number (0–9)"),
+        t("A symbol (such as ! @ # $ & *) or a space between words"),
+    ]
+    separator = next(e.msgstr for e in shipped(lang) if e.msgctxt == "between the items of a list")
+    message = t("Your password needs: %(rules)s.") % {"rules": separator.join(needs)}
+    assert escape(message) in weak
+    assert weak.count(escape(message)) == 1
+    assert escape(t("This password doesn't meet the requirements. Choose another.")) in weak
+    if lang == "ja":
+        assert message.endswith("。")
+        assert "; " not in message
+        assert " ." not in message
     # Cognito's answer, through our error table: a wrong code.
     wrong = client.post(
         "/reset/",

@@ -91,14 +91,16 @@ def test_the_checklist_follows_the_language_and_the_policy(client: Client, setti
     assert _rules(client, "?lang=de") != german
 
 
+def _listed(client: Client) -> list[str]:
+    html = client.get("/reset/").content.decode()
+    match = re.search(r'<script id="common-passwords" type="application/json">(.*?)</script>', html)
+    assert match
+    return list(json.loads(match.group(1)))
+
+
 def test_the_common_password_list_follows_the_policy(client: Client, settings: Any) -> None:
     def listed() -> list[str]:
-        html = client.get("/reset/").content.decode()
-        match = re.search(
-            r'<script id="common-passwords" type="application/json">(.*?)</script>', html
-        )
-        assert match
-        return list(json.loads(match.group(1)))
+        return _listed(client)
 
     default = listed()
     settings.COGNITO_PASSWORD_POLICY = {
@@ -111,3 +113,26 @@ def test_the_common_password_list_follows_the_policy(client: Client, settings: A
     assert default != looser
     assert "password" in looser
     assert "password" not in default
+
+
+def test_the_page_lists_only_plain_inoffensive_common_passwords(
+    client: Client, settings: Any
+) -> None:
+    from accounts.forms import _OFFENSIVE
+
+    debris = "asdfghjkl:&#39:"  # in Django's list, as are a few obscenities
+    assert debris not in _listed(client)
+    settings.COGNITO_PASSWORD_POLICY = {"MinimumLength": 6, "RequireUppercase": False}
+    settings.COGNITO_PASSWORD_POLICY.update(RequireNumbers=False, RequireSymbols=False)
+    loose = _listed(client)
+    assert len(loose) == 200
+    assert all(re.fullmatch(r"[A-Za-z0-9!#$%*+,.<=>?@^_~-]+", word) for word in loose)
+    assert not [word for word in loose if any(bad in word for bad in _OFFENSIVE)]
+    # The server still checks the whole list.
+    settings.COGNITO_PASSWORD_POLICY = None
+    password = debris.capitalize()
+    refused = client.post(
+        "/reset/",
+        {"username": "bob", "code": "123456", "new_password1": password, "new_password2": password},
+    )
+    assert "This password is too common" in refused.content.decode()

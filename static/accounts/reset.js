@@ -141,12 +141,22 @@
     rules[r].appendChild(state);
     states.push(state);
   }
+  // Negative rules tick only once the positive ones are met: no false progress. After a
+  // failed submit, data-checked (from the server) keeps the list's state until typing.
+  var NEGATIVE = { nospace: 1, common: 1, similar: 1 };
+  var kept = form.getAttribute("data-checked");
   var announced = 0, timer = 0;
   function tick() {
-    var value = pw1.value, met = 0;
-    for (var i = 0; i < rules.length; i++) {
-      var check = checks[rules[i].getAttribute("data-rule")];
-      var ok = check ? check(value) : false;
+    var value = pw1.value, met = 0, positive = true, i, rule;
+    if (value) { kept = null; }
+    for (i = 0; i < rules.length; i++) {
+      rule = rules[i].getAttribute("data-rule");
+      if (!NEGATIVE[rule] && !(checks[rule] && checks[rule](value))) { positive = false; }
+    }
+    for (i = 0; i < rules.length; i++) {
+      rule = rules[i].getAttribute("data-rule");
+      var ok = kept !== null ? (" " + kept + " ").indexOf(" " + rule + " ") >= 0
+        : (positive || !NEGATIVE[rule]) && !!checks[rule] && checks[rule](value);
       rules[i].classList.toggle("met", ok);
       states[i].textContent = " (" + text(ok ? "met" : "unmet") + ")";
       if (ok) { met++; }
@@ -178,7 +188,8 @@
     }
   }
 
-  // Show/hide: changes only the input's type, never its value.
+  // Show/hide: changes only the input's type, never its value. The label says what
+  // the next press does.
   function addToggle(input) {
     var label = form.querySelector("label[for='" + input.id + "']");
     var wrap = doc.createElement("div");
@@ -188,17 +199,18 @@
     var button = doc.createElement("button");
     button.type = "button";
     button.className = "toggle";
-    button.setAttribute("aria-pressed", "false");
     button.setAttribute("aria-controls", input.id);
-    button.textContent = text("show");
+    var verb = doc.createTextNode(text("show"));
     var name = doc.createElement("span");
     name.className = "vh";
     name.textContent = " " + (label ? label.textContent : "");
+    button.appendChild(verb);
     button.appendChild(name);
     button.addEventListener("click", function () {
       var show = input.type === "password";
       input.type = show ? "text" : "password";
-      button.setAttribute("aria-pressed", String(show));
+      verb.nodeValue = text(show ? "hide" : "show");
+      button.classList.toggle("shown", show);
     });
     wrap.appendChild(button);
     return button;
@@ -233,7 +245,7 @@
     if (code) { code.value = normalizeCode(code.value); }
     // Hide the passwords again, so nothing saves or shows them as plain text.
     for (var i = 0; i < toggles.length; i++) {
-      if (toggles[i].getAttribute("aria-pressed") === "true") { toggles[i].click(); }
+      if (toggles[i].classList.contains("shown")) { toggles[i].click(); }
     }
     var hidden = field("cognito_context_data");
     try {

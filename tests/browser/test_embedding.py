@@ -254,11 +254,13 @@ def test_reset_inside_a_portal_frame(page: Page, framing: Framing, csp_errors: l
     form_height = frame_height()
     assert form_height > 500
 
-    # The page grows while the person types: the portal hears it at once.
+    # The page grows (the portal's column narrows, the text wraps): the portal hears it
+    # at once. Typing no longer grows it: the match hint's line is reserved up front.
     frame.locator("#id_new_password1").fill(NEW_PASSWORD)
     frame.locator("#id_new_password2").fill(NEW_PASSWORD + "x")
     frame.locator("#id_new_password2").blur()
     expect(frame.locator("#match-hint")).to_have_text("Passwords don't match yet")
+    iframe.evaluate("e => { e.style.width = '320px'; }")
     wait_until(page, lambda: settled() and frame_height() > form_height, "a taller frame")
 
     frame.locator("#id_new_password2").fill(NEW_PASSWORD)

@@ -156,14 +156,20 @@ def test_checklist_ticks_as_rules_are_met(reset: Reset, reset_site: Any) -> None
     assert met_rules(page) == []  # shown before typing, nothing met yet
     expect(password).to_have_attribute("aria-describedby", "password-rules")
     expect(page.locator("#password-rules li").first).to_contain_text("(not yet)")
+    # The negative rules ("No space…", "Not common", "Not like your username") tick
+    # only once every positive rule is met: a first keystroke is no progress on them.
     password.fill("abc")
-    assert met_rules(page) == ["lowercase", "nospace", "common", "similar"]
+    assert met_rules(page) == ["lowercase"]
     password.fill("abc DEF")  # an inner space is allowed, and counts as a symbol
-    assert met_rules(page) == ["lowercase", "uppercase", "symbol", "nospace", "common", "similar"]
-    password.fill("abc DEF ")  # but not at either end
-    assert met_rules(page) == ["lowercase", "uppercase", "symbol", "common", "similar"]
-    password.fill(" abcDEF")
-    assert met_rules(page) == ["lowercase", "uppercase", "common", "similar"]
+    assert met_rules(page) == ["lowercase", "uppercase", "symbol"]
+    password.fill("Harbor-7-lights")  # every positive rule met: now the negative ones too
+    assert met_rules(page) == [
+        "length", "lowercase", "uppercase", "number", "symbol", "nospace", "common", "similar"
+    ]  # fmt: skip
+    password.fill("Harbor-7-lights ")  # but a space at either end is not
+    assert "nospace" not in met_rules(page)
+    password.fill(" Harbor-7-lights")
+    assert "nospace" not in met_rules(page)
     password.fill("Password1!")  # meets the pool's policy, but is common
     assert "common" not in met_rules(page)
     assert {"length", "lowercase", "uppercase", "number", "symbol"} <= set(met_rules(page))
@@ -209,13 +215,14 @@ def test_checklist_agrees_with_the_server(
     reset.open_link(username, "123456")
     page.locator("#id_new_password1").fill(password)
     policy = PasswordPolicy(minimum_length=10)  # the demo pool's policy
-    expected = {
-        "nospace": password_space_problem(password) is None,
-        "similar": not too_similar(password, username),
-        **{rule: rule not in policy.unmet(password) for rule in policy.rules()},
-    }
-    if not policy.unmet(password):  # the page lists the common passwords that could pass
+    expected = {rule: rule not in policy.unmet(password) for rule in policy.rules()}
+    if not policy.unmet(password):  # the negative rules tick only once these are met
+        expected["nospace"] = password_space_problem(password) is None
+        expected["similar"] = not too_similar(password, username)
+        # The page lists the common passwords that could pass (and are fit to show).
         expected["common"] = password.lower() not in CommonPasswordValidator().passwords
+    else:
+        expected.update(nospace=False, similar=False, common=False)
     met = set(met_rules(page))
     assert {rule: rule in met for rule in expected} == expected
 
@@ -245,9 +252,9 @@ def test_checklist_announces_a_summary_only_when_the_count_changes(
         return list(page.evaluate("window.said"))
 
     assert typed("abcdefgh", 500) == []  # still typing: nothing said yet, ticks already shown
-    assert met_rules(page) == ["lowercase", "nospace", "common", "similar"]
-    assert typed("", 500) == ["4 of 8 password requirements met"]  # a pause: one summary
-    assert typed("ij", 1000)[1:] == ["5 of 8 password requirements met"]  # + length
+    assert met_rules(page) == ["lowercase"]
+    assert typed("", 500) == ["1 of 8 password requirements met"]  # a pause: one summary
+    assert typed("ij", 1000)[1:] == ["2 of 8 password requirements met"]  # + length
     assert len(typed("k", 1000)) == 2  # the same count: silence
     assert typed("A1!", 1000)[2:] == ["All password requirements met"]
     expect(status).to_have_text("All password requirements met")
@@ -257,17 +264,20 @@ def test_show_hide_toggle(reset: Reset, reset_site: Any) -> None:
     page = reset.page
     reset.open_link(USERNAME, "123456")
     field = page.locator("#id_new_password1")
-    toggle = page.get_by_role("button", name="Show New password")
+    toggle = page.locator("#id_new_password1 + .toggle")
     expect(toggle).to_have_attribute("type", "button")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    # The label and accessible name say what the next press does.
+    expect(toggle).to_have_accessible_name("Show New password")
+    expect(toggle).to_have_text("Show New password")
     field.fill("Secret-Value-9")
     toggle.click()
     expect(field).to_have_attribute("type", "text")
-    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(toggle).to_have_accessible_name("Hide New password")
+    expect(toggle).to_have_text("Hide New password")
     expect(field).to_have_value("Secret-Value-9")
     toggle.click()
     expect(field).to_have_attribute("type", "password")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    expect(toggle).to_have_accessible_name("Show New password")
     expect(field).to_have_value("Secret-Value-9")
     expect(page).to_have_url(f"{reset.base}/reset/")  # it never submitted
     # The second field has its own toggle.
@@ -291,6 +301,50 @@ def test_passwords_match_hint(reset: Reset, reset_site: Any) -> None:
     page.locator("#id_new_password2").blur()
     expect(hint).to_have_text("Passwords don't match yet")
     assert "match-hint" in (page.get_attribute("#id_new_password2", "aria-describedby") or "")
+
+
+def test_a_press_on_submit_as_the_mismatch_hint_appears_still_submits(
+    reset: Reset, reset_site: Any
+) -> None:
+    """The press takes the focus from the second field, whose blur shows "don't match
+    yet": nothing may move under the pointer before the button is released."""
+    page = reset.page
+    reset.open_link(USERNAME, "123456")
+    page.fill("#id_new_password1", NEW_PASSWORD)
+    page.locator("#id_new_password2").press_sequentially("Fresh-Ho")
+    expect(page.locator("#match-hint")).to_have_text("")
+    button = page.get_by_role("button", name="Set new password")
+    box = button.bounding_box()
+    assert box
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    expect(page.locator("#match-hint")).to_have_text("Passwords don't match yet")
+    assert button.bounding_box() == box
+    page.mouse.up()
+    expect(page.locator("#error-summary")).to_contain_text("The two passwords don't match")
+
+
+def test_a_failed_submit_explains_once_and_keeps_the_checklist(
+    reset: Reset, reset_site: Any
+) -> None:
+    page = reset.page
+    reset.open_link(USERNAME, "123456")
+    reset.fill_passwords("harbor7")
+    assert met_rules(page) == ["lowercase", "number"]
+    reset.submit()
+    # The checklist shows what it showed; the field's message says what is missing;
+    # the summary only points to it.
+    expect(page.locator("#id_new_password1")).to_have_value("")
+    assert met_rules(page) == ["lowercase", "number"]
+    expect(page.locator("#id_new_password1_error")).to_have_text(
+        "Your password needs: At least 10 characters; An uppercase letter (A–Z); "
+        "A symbol (such as ! @ # $ & *) or a space between words."
+    )
+    expect(page.locator("#error-summary li")).to_have_text(
+        ["This password doesn't meet the requirements. Choose another."]
+    )
+    page.locator("#id_new_password1").press_sequentially("H")  # typing again: live ticks
+    assert met_rules(page) == ["uppercase"]
 
 
 @pytest.mark.parametrize(
@@ -362,6 +416,22 @@ def test_expired_code_one_click_to_a_new_code(
     reset.fill_passwords()
     reset.submit()
     assert_reset_done(page, reset.base, reset_site)
+
+
+def test_back_after_success_says_the_password_was_changed(
+    reset: Reset, reset_site: Any, proxy: FaultProxy
+) -> None:
+    page = reset.page
+    reset.open_link(USERNAME, reset_site.request_code(USERNAME))
+    reset.fill_passwords()
+    reset.submit()
+    assert_reset_done(page, reset.base, reset_site)
+    page.go_back()
+    expect(page).to_have_url(f"{reset.base}/reset/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your password has been changed")
+    expect(page.get_by_role("link", name="Sign in")).to_have_attribute("href", SIGN_IN_URL)
+    expect(page.locator("#reset-form")).to_have_count(0)
+    assert len(proxy.calls("ConfirmForgotPassword")) == 1
 
 
 def test_submitting_state_and_no_double_submit(
