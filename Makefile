@@ -39,8 +39,9 @@ lint: install
 typecheck: install
 	$(BUILD_ENV) $(BIN)/mypy .
 
+# Two processes, a test file each at a time: most tests wait on real servers.
 test: install system-deps lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # Benchmarks and the soak test drive load with wrk (Debian package wrk).
 bench: install
