@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -142,3 +143,27 @@ def use_pool(settings: Any, pool: Pool, proxy: FaultProxy) -> Pool:
 
 def body_of(params: dict[str, Any]) -> dict[str, Any]:
     return json.loads(params["body"])  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """Every record at DEBUG, botocore's and urllib3's wire lines included, as the
+    production handler writes it (redacted, JSON)."""
+    from accounts import logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(logs.RedactFilter())
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    names = ("botocore", "urllib3", "django", "accounts")
+    for name in names:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    for name in names:
+        logging.getLogger(name).setLevel(logging.NOTSET)

@@ -11,7 +11,6 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from django.test import Client
 from emulator import free_port
 from pwned_standin import RangeStandIn
 
-from accounts import breach, logs
+from accounts import breach
 from accounts.pwned import MalformedRange, Outcome, RangeClient, count_in_range, sha1_parts
 from tests.conftest import NEW_PASSWORD
 from tests.test_metrics import sample
@@ -266,37 +265,17 @@ def test_each_outcome_is_named_for_a_counter(site: Any, pwned: RangeStandIn) -> 
 # --- nothing of the hash leaves in a log or a page ------------------------------------
 
 
-@pytest.fixture
-def debug_logs() -> Iterator[io.StringIO]:
-    """Every record at DEBUG, urllib3's wire lines included, as production writes it."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(logs.RedactFilter())
-    handler.setFormatter(logs.JsonFormatter())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    for name in ("urllib3", "botocore", "django", "accounts"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    for name in ("urllib3", "botocore", "django", "accounts"):
-        logging.getLogger(name).setLevel(logging.NOTSET)
-
-
 def test_no_password_hash_or_prefix_in_logs_or_pages(
     client: Client,
     site: Any,
     user: str,
     pwned: RangeStandIn,
     settings: Any,
-    debug_logs: io.StringIO,
+    captured_logs: io.StringIO,
 ) -> None:
     code = site.request_code(user)
-    debug_logs.seek(0)
-    debug_logs.truncate()
+    captured_logs.seek(0)
+    captured_logs.truncate()
     pages = [_reset(client, user, code, BREACHED)]  # refused: found
     pwned.set("500")
     settings.PWNED_PASSWORDS_FAIL_OPEN = False
@@ -306,7 +285,7 @@ def test_no_password_hash_or_prefix_in_logs_or_pages(
     pages.append(_reset(client, user, code, NEW_PASSWORD))  # accepted
     assert [p.status_code for p in pages] == [400, 400, 302]
 
-    text = debug_logs.getvalue()
+    text = captured_logs.getvalue()
     assert "breach_check_failed" in text
     assert "/range/" in text  # urllib3 logged its requests, with the prefix redacted
     for password in (BREACHED, NEW_PASSWORD):

@@ -146,26 +146,6 @@ def test_bad_host_header_is_refused(client: Client, site: Any) -> None:
 # --- secrets hygiene -----------------------------------------------------------
 
 
-@pytest.fixture
-def captured_logs() -> Any:
-    """Every record, at DEBUG, as the production handler would write it."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(logs.RedactFilter())
-    handler.setFormatter(logs.JsonFormatter())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    for name in ("botocore", "urllib3", "django"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    for name in ("botocore", "urllib3", "django"):
-        logging.getLogger(name).setLevel(logging.NOTSET)
-
-
 def test_no_secret_in_logs_or_pages_at_debug(
     client: Client, site: Any, user: str, proxy: FaultProxy, captured_logs: Any
 ) -> None:
