@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages the test suites start for real: Chromium (browser tests),
+# Debian packages the test suites start for real: Chromium, Firefox ESR and
+# WebKitGTK's WebDriver under Xvfb (browser tests in three engines),
 # redis-server (shared cache), nginx (scale-out), gettext (translation check),
 # prometheus for its promtool (alert-rule tests). Installed through apt when missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null 2>&1 || need+=(webkit2gtk-driver)  # drives MiniBrowser
+command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)  # WebKitGTK has no headless mode
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v xgettext >/dev/null 2>&1 || need+=(gettext)  # the translation test extracts strings

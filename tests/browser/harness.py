@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import os
+import ssl
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -64,9 +66,12 @@ def stale_static_files() -> list[str]:
 
 
 class SiteServer:
-    """The Django site on a free loopback port, in a daemon thread of this process."""
+    """The Django site on a free loopback port, in a daemon thread of this process.
 
-    def __init__(self, host: str = "localhost") -> None:
+    With ``tls`` it serves HTTPS (the tests' throwaway certificate) and tells Django
+    the request is secure, as a TLS-terminating proxy would."""
+
+    def __init__(self, host: str = "localhost", tls: ssl.SSLContext | None = None) -> None:
         from django.core.handlers.wsgi import WSGIHandler
         from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 
@@ -74,9 +79,26 @@ class SiteServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadedWSGIServer((host, 0), Quiet, allow_reuse_address=False)
+            def get_environ(self) -> dict[str, Any]:
+                environ = super().get_environ()
+                if tls:
+                    environ["HTTPS"] = "on"
+                return environ
+
+        class Server(ThreadedWSGIServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # A browser that hangs up, or refuses the certificate at first.
+                if not isinstance(sys.exc_info()[1], OSError):
+                    super().handle_error(request, client_address)
+
+        self.httpd = Server((host, 0), Quiet, allow_reuse_address=False)
         self.httpd.set_app(WSGIHandler())
-        self.url = f"http://{host}:{self.httpd.server_address[1]}"
+        if tls:  # the handshake happens in the request's thread, not the accepting one
+            self.httpd.socket = tls.wrap_socket(
+                self.httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

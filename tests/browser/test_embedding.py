@@ -20,18 +20,12 @@ server has loaded the default middleware, X-Frame-Options included.
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
 import re
-import subprocess
-import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,106 +33,13 @@ from playwright.sync_api import Browser, Page, Response, expect
 
 from tests.browser.conftest import SIGN_IN_URL
 from tests.browser.harness import NEW_PASSWORD, USERNAME, Reset, SiteServer, reach
+from tests.browser.portal import EMBEDDING_SETTINGS, Portal, embedding_settings
 from tests.browser.test_accessibility import axe_violations
 from tests.conftest import OLD_PASSWORD
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-DOCS_SITE = "https://reset.example.com"  # the snippet's placeholder for the site's origin
 OTHER_ALLOWED = "https://intranet.example.com"  # allowed too, but never the parent here
-EMBEDDING_SETTINGS = (
-    "FRAME_ANCESTORS",
-    "MIDDLEWARE",
-    "SESSION_COOKIE_SAMESITE",
-    "SESSION_COOKIE_SECURE",
-    "SESSION_COOKIE_NAME",
-    "CSRF_COOKIE_SAMESITE",
-    "CSRF_COOKIE_SECURE",
-    "CSRF_COOKIE_NAME",
-    "LANGUAGE_COOKIE_SAMESITE",
-    "LANGUAGE_COOKIE_SECURE",
-    "LANGUAGE_COOKIE_NAME",
-)
-# Where the portal's listener reports every message it gets, whatever its origin.
-RECORDER = """<script>
-  window.addEventListener("message", function (event) {
-    window.portalReceived(event.origin, JSON.stringify(event.data));
-  });
-</script>"""
-
-
-def portal_snippet() -> str:
-    """The copy-paste snippet of docs/embedding.md, exactly as documented."""
-    found = re.search(r"```html\n(.*?)```", (ROOT / "docs/embedding.md").read_text(), re.S)
-    assert found, "docs/embedding.md has no ```html snippet"
-    assert DOCS_SITE in found[1]
-    return found[1]
-
-
-class Portal:
-    """A page of a portal, on a loopback port of its own: the docs' snippet framing the site."""
-
-    def __init__(self) -> None:
-        portal = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(portal.body)))
-                self.end_headers()
-                self.wfile.write(portal.body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.body = b""
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def frame(self, site_origin: str) -> Portal:
-        self.body = (
-            '<!doctype html><html lang="en"><meta charset="utf-8"><title>Portal</title>'
-            "<h1>Example portal</h1>\n"
-            + portal_snippet().replace(DOCS_SITE, site_origin)
-            + RECORDER
-        ).encode()
-        return self
-
-    def origin(self, host: str = "localhost") -> str:
-        return f"http://{host}:{self.port}"
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def embedding_settings(origins: list[str]) -> dict[str, Any]:
-    """What resetsite/settings.py computes with FRAME_ANCESTORS set, read from a fresh
-    process (settings are computed once, at import)."""
-    script = (
-        "import json; from django.conf import settings as s; "
-        f"names = {list(EMBEDDING_SETTINGS)!r}; "
-        "found = {n: getattr(s, n) for n in names}; "
-        "found['frame-ancestors'] = s.CONTENT_SECURITY_POLICY['DIRECTIVES']['frame-ancestors']; "
-        "print(json.dumps(found))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "FRAME_ANCESTORS": ",".join(origins),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return dict(json.loads(result.stdout.splitlines()[-1]))
 
 
 @dataclass
