@@ -6,6 +6,7 @@ import dataclasses
 from functools import partial
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -115,7 +116,15 @@ def reset(request: HttpRequest) -> HttpResponse:
         if code:
             request.session[SESSION_CODE] = code
         request.session.pop(SESSION_DONE, None)
-        return redirect("accounts:reset")
+        response = redirect("accounts:reset")
+        if settings.FRAME_ANCESTORS and _in_cross_site_frame(request):
+            # Safari refuses the session cookie in another site's frame, and the values
+            # would be lost. The fragment is never sent to a server; the page's script
+            # removes it, and keeps it only to open the form in a new tab (embed.js).
+            kept = {"username": username, "code": code, "next": next_url}
+            kept["lang"] = request.GET.get("lang", "")[:16]
+            response["Location"] += "#" + urlencode({k: v for k, v in kept.items() if v})
+        return response
 
     if request.session.get(SESSION_DONE):
         # Back (or a resubmit) after success: the password has changed, and the code
@@ -159,6 +168,23 @@ def reset(request: HttpRequest) -> HttpResponse:
     problem = messages.COGNITO[error.kind]
     _add_failure(form, error, problem.field)
     return _render_reset(request, form, status=problem.status, problem=error)
+
+
+def _in_cross_site_frame(request: HttpRequest) -> bool:
+    """Loaded in a frame of another site, by the browser's Fetch Metadata headers."""
+    headers = request.headers
+    return (
+        headers.get("Sec-Fetch-Dest") == "iframe" and headers.get("Sec-Fetch-Site") == "cross-site"
+    )
+
+
+@never_cache
+@require_GET
+def frame_blocked(request: HttpRequest) -> HttpResponse:
+    """Where embed.js sends a frame whose browser refuses the form's cookies."""
+    if not settings.FRAME_ANCESTORS:
+        raise Http404
+    return render(request, "accounts/frame_blocked.html")
 
 
 def _render_done(request: HttpRequest) -> HttpResponse:

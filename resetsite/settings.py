@@ -182,7 +182,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "resetsite.storage.MinifiedStaticFilesStorage"
         )
     },
 }

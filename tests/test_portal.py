@@ -88,3 +88,41 @@ def test_framed_mode_partitions_cookies_and_offers_a_new_tab(
 def test_unframed_cookies_are_not_partitioned(client: Client, site: Any) -> None:
     response = client.get("/reset/", {"username": "a", "code": "1"})
     assert "Partitioned" not in response.cookies["__Host-session"].output()
+
+
+CROSS_SITE_FRAME = {"HTTP_SEC_FETCH_DEST": "iframe", "HTTP_SEC_FETCH_SITE": "cross-site"}
+
+
+def test_a_link_in_another_sites_frame_keeps_its_values_in_the_fragment(
+    client: Client, site: Any, settings: Any
+) -> None:
+    """Where the browser refuses the frame's cookies (Safari), the values would be lost:
+    the redirect carries them in the fragment, which no browser sends to a server."""
+    settings.FRAME_ANCESTORS = ["https://portal.example.net"]
+    link = {"username": "alice@example.com", "code": "123456", "lang": "de", "next": "/x"}
+    response = client.get("/reset/", link, **CROSS_SITE_FRAME)
+    assert response.status_code == HTTPStatus.FOUND
+    fragment = "username=alice%40example.com&code=123456&next=%2Fx&lang=de"
+    assert response["Location"] == f"/reset/#{fragment}"
+    # The same link in a same-site frame, at the top, or with framing off: no fragment.
+    for headers, ancestors in [
+        ({"HTTP_SEC_FETCH_DEST": "iframe", "HTTP_SEC_FETCH_SITE": "same-site"}, True),
+        ({"HTTP_SEC_FETCH_DEST": "document", "HTTP_SEC_FETCH_SITE": "cross-site"}, True),
+        (CROSS_SITE_FRAME, False),
+    ]:
+        settings.FRAME_ANCESTORS = ["https://portal.example.net"] if ancestors else []
+        assert client.get("/reset/", link, **headers)["Location"] == "/reset/"
+
+
+def test_the_blocked_frame_page(client: Client, site: Any, settings: Any) -> None:
+    assert client.get("/reset/blocked/").status_code == HTTPStatus.NOT_FOUND  # unframed
+    settings.FRAME_ANCESTORS = ["https://portal.example.net"]
+    page = client.get("/reset/blocked/", HTTP_ACCEPT_LANGUAGE="de")
+    assert page.status_code == HTTPStatus.OK
+    assert "no-store" in page["Cache-Control"]
+    body = page.content.decode()
+    assert "Ihr Browser blockiert das Formular hier" in body
+    assert 'id="frame-open" href="/reset/" target="_blank" rel="noopener"' in body
+    assert "accounts/frame-blocked." in body  # its own script
+    assert "accounts/embed." in body  # and the frame's messages
+    assert not page.cookies  # nothing to refuse: it sets no cookie

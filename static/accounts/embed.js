@@ -1,13 +1,10 @@
-/* In a portal's frame: posts {source: "cognito-reset", type: "resize" | "done" | "sign-in"}
-   to the parent, only to FRAME_ANCESTORS origins, never "*". Format: docs/embedding.md */
+/* In a portal's frame: messages to the parent; the form's cookies. docs/embedding.md */
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script || window.parent === window) { return; }
   var allowed = (script.getAttribute("data-origins") || "").split(" ").filter(Boolean);
-  // The parent's origin where the browser tells it; elsewhere every allowed origin (the
-  // browser delivers a message only if its target origin is the parent's).
-  var parents = location.ancestorOrigins;
+  var parents = location.ancestorOrigins; // not in Firefox: every allowed origin then
   var targets = allowed;
   if (parents && parents.length && parents[0] !== "null") {
     targets = allowed.indexOf(parents[0]) >= 0 ? [parents[0]] : [];
@@ -16,30 +13,36 @@
   var root = document.documentElement;
   root.classList.add("framed");
 
+  // Safari refuses the form's cookies in another site's frame: frame-blocked.js, with
+  // the emailed link's values from the fragment (views.reset).
+  var hash = location.hash.slice(1);
+  if (document.querySelector("form[method=post]")) {
+    var check = "cookie-check=1; Path=/; Secure; SameSite=None; Partitioned";
+    document.cookie = check;
+    if (document.cookie.indexOf("cookie-check=1") < 0) {
+      return location.replace("/reset/blocked/#path=" + location.pathname + "&" + hash);
+    }
+    document.cookie = check + "; Max-Age=0";
+  }
+  if (hash && !document.getElementById("frame-open")) {
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+
   function send(message) {
     message.source = "cognito-reset";
-    for (var i = 0; i < targets.length; i++) {
-      try { window.parent.postMessage(message, targets[i]); } catch (e) { /* a bad origin: skip */ }
-    }
+    targets.forEach(function (origin) {
+      try { window.parent.postMessage(message, origin); } catch (e) { /* a bad origin */ }
+    });
   }
-
   var last = -1;
-  function resize() {
+  new ResizeObserver(function () {
     var height = Math.ceil(root.getBoundingClientRect().height);
-    if (height !== last) {
-      last = height;
-      send({ type: "resize", height: height });
-    }
-  }
-  if (window.ResizeObserver) { new ResizeObserver(resize).observe(root); }
-  else { window.addEventListener("resize", resize); window.addEventListener("load", resize); }
-  resize();
-
+    if (height !== last) { last = height; send({ type: "resize", height: height }); }
+  }).observe(root);
   var main = document.getElementById("main");
   if (main && main.getAttribute("data-portal-event") === "done") { send({ type: "done" }); }
-
   document.addEventListener("click", function (event) {
-    var link = event.target.closest ? event.target.closest("a[data-sign-in]") : null;
+    var link = event.target.closest("a[data-sign-in]");
     if (link) { send({ type: "sign-in", url: link.href }); }
   });
 })();

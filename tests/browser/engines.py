@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Frame, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Frame, Page, Playwright, ViewportSize
 
 from tests.browser.harness import chromium_problem
 
@@ -82,7 +82,7 @@ class Xvfb:
     def __init__(self) -> None:
         read, write = os.pipe()
         self.process = subprocess.Popen(
-            [XVFB, "-displayfd", str(write), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+            [XVFB, "-displayfd", str(write), "-screen", "0", "1280x2400x24", "-nolisten", "tcp"],
             pass_fds=(write,),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -106,6 +106,10 @@ class Xvfb:
 
 # --- one window -------------------------------------------------------------------
 
+# Tall enough for a portal's framed form without scrolling the portal: WebKitWebDriver,
+# and Playwright in Firefox's out-of-process frames, scroll an element into view inside
+# its frame but not the page around it, and a click outside the window is lost.
+VIEWPORT: ViewportSize = {"width": 1024, "height": 2200}
 KEYS = ("Tab", "Shift+Tab", "Enter", "Space", "Backspace")
 
 
@@ -140,8 +144,12 @@ class Tab(ABC):
 
     @abstractmethod
     @contextmanager
-    def frame(self, css: str) -> Iterator[None]:
+    def frame(self, css: str, cross_site: bool = False) -> Iterator[None]:
         """Everything inside the block happens in that iframe's document."""
+
+    @abstractmethod
+    def switch_to_newest_window(self) -> None:
+        """From now on, act in the window opened last (a link's target="_blank")."""
 
     @abstractmethod
     def cookies(self) -> list[dict[str, Any]]:
@@ -161,7 +169,10 @@ class Tab(ABC):
             if found:
                 return found
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.engine}: timed out waiting for {what}")
+                where = self.js(
+                    "return location.href + ': ' + document.body.innerText.slice(0, 300)"
+                )
+                raise AssertionError(f"{self.engine}: timed out waiting for {what}, on {where}")
             time.sleep(0.05)
 
     def wait_url(self, url: str) -> None:
@@ -204,25 +215,32 @@ class PlaywrightTab(Tab):
     def __init__(self, engine: str, browser: Browser, **context: Any) -> None:
         self.engine = engine
         self.context: BrowserContext = browser.new_context(
-            ignore_https_errors=True, locale="en-GB", **context
+            ignore_https_errors=True, locale="en-GB", viewport=VIEWPORT, **context
         )
         self.page: Page = self.context.new_page()
         self.target: Page | Frame = self.page
+        self.scripted = False
 
     def goto(self, url: str) -> None:
         self.page.goto(url)
 
     @property
     def url(self) -> str:
-        return self.target.url
+        return str(self.js("return location.href"))  # a frame's .url lags its navigations
 
     def click(self, css: str) -> None:
-        self.target.click(css)
+        if self.scripted:
+            self.target.eval_on_selector(css, "e => e.click()")
+        else:
+            self.target.click(css)
 
     def fill(self, css: str, text: str) -> None:
         self.target.fill(css, "")
-        self.target.click(css)
-        self.page.keyboard.type(text)
+        if self.scripted:
+            self.target.fill(css, text)
+        else:
+            self.target.click(css)
+            self.page.keyboard.type(text)
 
     def press(self, key: str) -> None:
         assert key in KEYS
@@ -237,16 +255,26 @@ class PlaywrightTab(Tab):
         )
 
     @contextmanager
-    def frame(self, css: str) -> Iterator[None]:
+    def frame(self, css: str, cross_site: bool = False) -> Iterator[None]:
         handle = self.target.wait_for_selector(css)
         assert handle
         inner = handle.content_frame()
         assert inner
         outer, self.target = self.target, inner
+        # Playwright's BiDi input doesn't reach Firefox's out-of-process (cross-site)
+        # frames: there, fields are filled and buttons clicked by script instead.
+        self.scripted = cross_site and self.engine == "firefox"
         try:
             yield
         finally:
-            self.target = outer
+            self.target, self.scripted = outer, False
+
+    def switch_to_newest_window(self) -> None:
+        deadline = time.monotonic() + 10
+        while len(self.context.pages) < 2 and time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)
+        self.page = self.context.pages[-1]
+        self.target = self.page
 
     def cookies(self) -> list[dict[str, Any]]:
         return [dict(cookie) for cookie in self.context.cookies()]
@@ -258,7 +286,7 @@ class PlaywrightTab(Tab):
 class WebKitTab(Tab):
     engine = "webkit"
 
-    def __init__(self, display: str, width: int = 1024, height: int = 768) -> None:
+    def __init__(self, display: str) -> None:
         from selenium import webdriver
         from selenium.webdriver.webkitgtk.options import Options
         from selenium.webdriver.webkitgtk.service import Service
@@ -273,7 +301,7 @@ class WebKitTab(Tab):
             log_output=subprocess.DEVNULL,
         )
         self.driver = webdriver.WebKitGTK(options=options, service=service)
-        self.driver.set_window_size(width, height)
+        self.driver.set_window_size(VIEWPORT["width"], VIEWPORT["height"])
 
     def _find(self, css: str) -> Any:
         from selenium.webdriver.common.by import By
@@ -290,14 +318,33 @@ class WebKitTab(Tab):
     def url(self) -> str:
         return str(self.js("return location.href"))
 
+    def _interact(self, css: str, *actions: Any) -> None:
+        """Retries while the page settles (a portal resizing its frame moves things)."""
+        from selenium.common.exceptions import WebDriverException
+
+        deadline = time.monotonic() + 10
+        while True:
+            element = self._find(css)
+            try:
+                for action in actions:
+                    action(element)
+                return
+            except WebDriverException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def click(self, css: str) -> None:
-        self._find(css).click()
+        self._interact(css, lambda element: element.click())
 
     def fill(self, css: str, text: str) -> None:
-        element = self._find(css)
-        element.clear()
-        element.click()
-        self.type(text)
+        # Keys to the element: in a frame, the actions' keys don't reach it.
+        self._interact(
+            css,
+            lambda element: element.clear(),
+            lambda element: element.click(),
+            lambda element: element.send_keys(text),
+        )
 
     def _keys(self, *keys: str) -> None:
         from selenium.webdriver.common.action_chains import ActionChains
@@ -329,12 +376,19 @@ class WebKitTab(Tab):
         return self.driver.execute_script(body, *args)
 
     @contextmanager
-    def frame(self, css: str) -> Iterator[None]:
+    def frame(self, css: str, cross_site: bool = False) -> Iterator[None]:
         self.driver.switch_to.frame(self._find(css))
         try:
             yield
         finally:
             self.driver.switch_to.default_content()
+
+    def switch_to_newest_window(self) -> None:
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        current = self.driver.current_window_handle
+        WebDriverWait(self.driver, 10).until(lambda driver: len(driver.window_handles) > 1)
+        self.driver.switch_to.window([h for h in self.driver.window_handles if h != current][-1])
 
     def cookies(self) -> list[dict[str, Any]]:
         return [dict(cookie) for cookie in self.driver.get_cookies()]

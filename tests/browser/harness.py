@@ -56,11 +56,14 @@ def stale_static_files() -> list[str]:
     """Static sources whose collected copy differs: the manifest would serve old files."""
     from django.conf import settings
 
+    from resetsite.storage import minified
+
     stale = []
     for source in sorted((ROOT / "static").rglob("*")):
         if source.is_file():
             collected = Path(settings.STATIC_ROOT) / source.relative_to(ROOT / "static")
-            if not collected.is_file() or collected.read_bytes() != source.read_bytes():
+            expected = minified(source.name, source.read_bytes())
+            if not collected.is_file() or collected.read_bytes() != expected:
                 stale.append(str(source.relative_to(ROOT)))
     return stale
 

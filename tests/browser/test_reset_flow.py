@@ -59,44 +59,6 @@ def test_full_reset_by_mouse(reset: Reset, reset_site: Any, csp_errors: list[str
     assert csp_errors == []
 
 
-def test_full_reset_by_keyboard_alone(reset: Reset, reset_site: Any) -> None:
-    page = reset.page
-    code = reset_site.request_code(USERNAME)
-    reset.open_link(USERNAME, code)
-    seen = []
-
-    def tab() -> None:
-        page.keyboard.press("Tab")
-        seen.append(focused(page))
-
-    # The order people see: username first (for password managers), then the code,
-    # the way to a new code, each password with its show button, then submit.
-    tab()
-    tab()
-    tab()
-    tab()
-    page.keyboard.type(NEW_PASSWORD)
-    tab()
-    page.keyboard.press("Space")  # the show button: shows, and does not submit
-    expect(page.locator("#id_new_password1")).to_have_attribute("type", "text")
-    tab()
-    page.keyboard.type(NEW_PASSWORD)
-    tab()
-    tab()
-    assert seen == [
-        "username",
-        "code",
-        "Code expired or missing? Get a new code",
-        "new_password1",
-        "Show New password",
-        "new_password2",
-        "Show Confirm new password",
-        "Set new password",
-    ]
-    page.keyboard.press("Enter")
-    assert_reset_done(page, reset.base, reset_site)
-
-
 def test_full_reset_without_javascript(browser: Browser, live_site: Any, reset_site: Any) -> None:
     context = browser.new_context(java_script_enabled=False, base_url=live_site.url)
     page = context.new_page()
