@@ -90,7 +90,7 @@ def test_unframed_cookies_are_not_partitioned(client: Client, site: Any) -> None
     assert "Partitioned" not in response.cookies["__Host-session"].output()
 
 
-CROSS_SITE_FRAME = {"HTTP_SEC_FETCH_DEST": "iframe", "HTTP_SEC_FETCH_SITE": "cross-site"}
+CROSS_SITE_FRAME = {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "cross-site"}
 
 
 def test_a_link_in_another_sites_frame_keeps_its_values_in_the_fragment(
@@ -100,18 +100,18 @@ def test_a_link_in_another_sites_frame_keeps_its_values_in_the_fragment(
     the redirect carries them in the fragment, which no browser sends to a server."""
     settings.FRAME_ANCESTORS = ["https://portal.example.net"]
     link = {"username": "alice@example.com", "code": "123456", "lang": "de", "next": "/x"}
-    response = client.get("/reset/", link, **CROSS_SITE_FRAME)
+    response = client.get("/reset/", link, headers=CROSS_SITE_FRAME)
     assert response.status_code == HTTPStatus.FOUND
     fragment = "username=alice%40example.com&code=123456&next=%2Fx&lang=de"
     assert response["Location"] == f"/reset/#{fragment}"
     # The same link in a same-site frame, at the top, or with framing off: no fragment.
     for headers, ancestors in [
-        ({"HTTP_SEC_FETCH_DEST": "iframe", "HTTP_SEC_FETCH_SITE": "same-site"}, True),
-        ({"HTTP_SEC_FETCH_DEST": "document", "HTTP_SEC_FETCH_SITE": "cross-site"}, True),
+        ({"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "same-site"}, True),
+        ({"Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "cross-site"}, True),
         (CROSS_SITE_FRAME, False),
     ]:
         settings.FRAME_ANCESTORS = ["https://portal.example.net"] if ancestors else []
-        assert client.get("/reset/", link, **headers)["Location"] == "/reset/"
+        assert client.get("/reset/", link, headers=headers)["Location"] == "/reset/"
 
 
 def test_the_blocked_frame_page(client: Client, site: Any, settings: Any) -> None:
