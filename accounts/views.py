@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -122,7 +123,9 @@ def reset(request: HttpRequest) -> HttpResponse:
             # would be lost. The fragment is never sent to a server; the page's script
             # removes it, and keeps it only to open the form in a new tab (embed.js).
             kept = {"username": username, "code": code, "next": next_url}
-            kept["lang"] = request.GET.get("lang", "")[:16]
+            if "lang" in request.GET:  # and in the query: the language cookie may be refused too
+                kept["lang"] = translation.get_language() or ""
+                response["Location"] += "?" + urlencode({"lang": kept["lang"]})
             response["Location"] += "#" + urlencode({k: v for k, v in kept.items() if v})
         return response
 

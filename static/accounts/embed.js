@@ -20,7 +20,7 @@
     var check = "cookie-check=1; Path=/; Secure; SameSite=None; Partitioned";
     document.cookie = check;
     if (document.cookie.indexOf("cookie-check=1") < 0) {
-      return location.replace("/reset/blocked/#path=" + location.pathname + "&" + hash);
+      return location.replace("/reset/blocked/" + location.search + "#path=" + location.pathname + "&" + hash);
     }
     document.cookie = check + "; Max-Age=0";
   }

@@ -3,6 +3,7 @@
    the emailed link's values, which embed.js passed in the fragment. docs/embedding.md */
 (function () {
   "use strict";
+  if (window.parent === window) { return location.replace("/reset/"); } // not in a frame
   var given = new URLSearchParams(location.hash.slice(1));
   history.replaceState(null, "", location.pathname);
   var query = new URLSearchParams();

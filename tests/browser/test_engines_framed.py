@@ -158,3 +158,20 @@ def test_a_portal_on_another_site(tab: Tab, framing: Framing) -> None:
     tab.click(SUBMIT)
     tab.wait_url(f"{framing.site.url}/reset/done/")
     assert framing.pool.can_sign_in(USERNAME, NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("engine", sorted(REFUSE_THIRD_PARTY_COOKIES), indirect=True)
+def test_the_blocked_page_keeps_the_links_language(tab: Tab, framing: Framing) -> None:
+    """The language cookie is refused too: the link's ?lang= travels in the URL."""
+    code = framing.pool.request_code(USERNAME)
+    tab.goto(framing.link("127.0.0.1", code) + "&lang=de")
+    with tab.frame(FRAME, cross_site=True):
+        tab.wait_url(f"{framing.site.url}/reset/blocked/")  # the values out of the address
+        assert tab.text("h1") == "Ihr Browser blockiert das Formular hier"
+        assert tab.text("#frame-open") == "Formular in einem neuen Tab öffnen"
+        assert "&lang=de" in (tab.attr("#frame-open", "href") or "")
+        tab.click("#frame-open")
+    tab.switch_to_newest_window()
+    tab.wait_url(f"{framing.site.url}/reset/")
+    assert tab.attr("html", "lang") == "de"
+    assert tab.value("#id_code") == code
