@@ -4,7 +4,8 @@ cookies FRAME_ANCESTORS makes (SameSite=None; Secure; Partitioned; __Host-).
 - Same site: the portal on https://localhost:B frames the site on https://localhost:A.
 - Cross site: the same portal reached as https://127.0.0.1:B. The frame's cookies are
   then third-party: Chromium and Firefox keep them for this portal only (CHIPS, and
-  Firefox's Total Cookie Protection); WebKit, like Safari, refuses them.
+  Firefox's Total Cookie Protection); WebKit, like Safari, refuses them, and the page
+  offers the Storage Access API and a new tab (docs/embedding.md).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import ssl
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Playwright
 
-from tests.browser.engines import Tab
+from tests.browser.engines import PlaywrightTab, Tab, engine_problem, firefox_executable
 from tests.browser.harness import NEW_PASSWORD, USERNAME, SiteServer
 from tests.browser.portal import EMBEDDING_SETTINGS, KEEPER, Portal, embedding_settings
 from tests.conftest import OLD_PASSWORD
@@ -175,3 +178,31 @@ def test_the_blocked_page_keeps_the_links_language(tab: Tab, framing: Framing) -
     tab.wait_url(f"{framing.site.url}/reset/")
     assert tab.attr("html", "lang") == "de"
     assert tab.value("#id_code") == code
+
+
+def test_firefox_set_to_block_all_third_party_cookies_gets_the_blocked_page(
+    playwright: Playwright, framing: Framing, tmp_path: Path
+) -> None:
+    """A Firefox user's own setting ("Cross-site cookies: all"), rather than Total
+    Cookie Protection: the check sees the refusal, as in WebKit."""
+    problem = engine_problem("firefox")
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    browser = playwright.firefox.launch(
+        channel="moz-firefox",
+        executable_path=firefox_executable(tmp_path),
+        headless=True,
+        firefox_user_prefs={"network.cookie.cookieBehavior": 1},  # reject third-party
+    )
+    tab = PlaywrightTab("firefox", browser)
+    try:
+        code = framing.pool.request_code(USERNAME)
+        tab.goto(framing.link("127.0.0.1", code))
+        with tab.frame(FRAME, cross_site=True):
+            tab.wait_url(f"{framing.site.url}/reset/blocked/")
+            assert tab.text("h1") == "Your browser blocks the form here"
+            assert tab.js("return !document.getElementById('frame-allow-line').hidden")
+            assert f"code={urllib.parse.quote(code)}" in (tab.attr("#frame-open", "href") or "")
+    finally:
+        tab.close()
+        browser.close()
