@@ -24,7 +24,7 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 # Install the hash-pinned dependencies first, so that a code change does not
 # reinstall them. (If make decides to reinstall anyway, the result is the same.)
-COPY Makefile requirements.lock ./
+COPY Makefile requirements.lock requirements-uv.lock ./
 RUN make .venv/.installed LOCK=requirements.lock
 
 # Then the application, and `make install` once more to collect the static files.
@@ -33,7 +33,8 @@ RUN make .venv/.installed LOCK=requirements.lock
 # step only. The running container uses resetsite.settings and the real environment.
 COPY . .
 RUN make install LOCK=requirements.lock \
-    && .venv/bin/python -m compileall -q accounts resetsite
+    && .venv/bin/python -m compileall -q accounts resetsite \
+    && .venv/bin/python -m pip uninstall --yes --quiet uv
 
 # An unprivileged user that owns nothing under /app: the code, the virtualenv and
 # the static files stay root-owned and read-only to the process.

@@ -6,14 +6,14 @@
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
-command -v WebKitWebDriver >/dev/null 2>&1 || need+=(webkit2gtk-driver)  # drives MiniBrowser
-command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)  # WebKitGTK has no headless mode
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v xgettext >/dev/null 2>&1 || need+=(gettext)  # the translation test extracts strings
-lean=()  # installed without recommends: only promtool is wanted, not node-exporter
-command -v promtool >/dev/null 2>&1 || lean+=(prometheus)
+lean=()  # installed without recommends: what the tests use, not the desktop around it
+command -v promtool >/dev/null 2>&1 || lean+=(prometheus)  # not node-exporter
+command -v firefox-esr >/dev/null 2>&1 || lean+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null 2>&1 || lean+=(webkit2gtk-driver)  # drives MiniBrowser
+command -v Xvfb >/dev/null 2>&1 || lean+=(xvfb)  # WebKitGTK has no headless mode
 # Extra packages a target needs (e.g. wrk for make bench): "system-deps.sh wrk".
 for extra in "$@"; do
   command -v "$extra" >/dev/null 2>&1 || need+=("$extra")

@@ -110,7 +110,7 @@ class Xvfb:
 # and Playwright in Firefox's out-of-process frames, scroll an element into view inside
 # its frame but not the page around it, and a click outside the window is lost.
 VIEWPORT: ViewportSize = {"width": 1024, "height": 2200}
-KEYS = ("Tab", "Shift+Tab", "Enter", "Space", "Backspace")
+KEYS = ("Tab", "Enter", "Space")
 
 
 class Tab(ABC):
@@ -198,9 +198,6 @@ class Tab(ABC):
 
     def text(self, css: str) -> str:
         return str(self.js("return document.querySelector(arguments[0]).textContent.trim()", css))
-
-    def count(self, css: str) -> int:
-        return int(self.js("return document.querySelectorAll(arguments[0]).length", css))
 
     def focused(self) -> str:
         """The focused element's name, id or text."""
@@ -355,19 +352,7 @@ class WebKitTab(Tab):
         from selenium.webdriver.common.keys import Keys
 
         assert key in KEYS
-        sent = {
-            "Tab": Keys.TAB,
-            "Enter": Keys.ENTER,
-            "Space": Keys.SPACE,
-            "Backspace": Keys.BACKSPACE,
-        }
-        if key == "Shift+Tab":
-            from selenium.webdriver.common.action_chains import ActionChains
-
-            chain = ActionChains(self.driver).key_down(Keys.SHIFT).send_keys(Keys.TAB)
-            chain.key_up(Keys.SHIFT).perform()
-        else:
-            self._keys(sent[key])
+        self._keys({"Tab": Keys.TAB, "Enter": Keys.ENTER, "Space": Keys.SPACE}[key])
 
     def type(self, text: str) -> None:
         self._keys(text)
