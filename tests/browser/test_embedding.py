@@ -333,3 +333,20 @@ def test_a_parent_outside_the_list_hears_nothing_even_when_framed(
     # The same page, framed by an allowed portal, does talk.
     page.goto(f"{framing.portal.origin()}/")
     wait_until(page, lambda: bool(framing.of_type("resize")), "a resize message")
+
+
+def test_the_blocked_frame_page_passes_axe(page: Page, framing: Framing) -> None:
+    """The page a browser that refuses the frame's cookies gets (test_engines_framed.py
+    reaches it in WebKit): axe, light and dark, as it shows in the frame."""
+    page.goto(f"{framing.portal.origin()}/")
+    handle = page.wait_for_selector("#reset-frame")
+    frame = handle.content_frame() if handle else None
+    assert frame
+    expect(frame.locator("#reset-form")).to_be_visible()
+    frame.evaluate("location.replace('/reset/blocked/#path=/reset/&username=a&code=1')")
+    expect(frame.locator("h1")).to_have_text("Your browser blocks the form here")
+    expect(frame.locator("#frame-allow")).to_be_visible()  # Chromium has the API
+    expect(frame.locator("#frame-open")).to_have_attribute("href", "/reset/?username=a&code=1")
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert axe_violations(frame) == [], scheme  # type: ignore[arg-type]
