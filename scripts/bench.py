@@ -211,7 +211,7 @@ class Server:
         stub_url: str,
         workdir: Path,
         kind: Kind = KINDS["gevent"],
-        threads: int | None = None,  # soak.py's --threads: WEB_THREADS, no longer read
+        connections: int | None = None,  # soak.py's --worker-connections: WEB_CONNECTIONS
         settings_module: str | None = None,
         app: str = PRODUCT_APP,
         env: dict[str, str] | None = None,
@@ -228,7 +228,7 @@ class Server:
             **BASE_ENV,
             "COGNITO_ENDPOINT_URL": stub_url,
             "BIND": f"127.0.0.1:{self.port}",
-            **({"WEB_THREADS": str(threads)} if threads else {}),
+            **({"WEB_CONNECTIONS": str(connections)} if connections else {}),
             **(env or {}),
         }
         if settings_module:

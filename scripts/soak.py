@@ -1,6 +1,7 @@
 """`make soak`: the production server under mixed load for a while, against a slow Cognito.
 
-gunicorn with the production configuration (defaults: one process, 32 threads)
+gunicorn with the production configuration (defaults: one gevent process, 2,000
+connections)
 in front of the Cognito stand-in (``scripts/latency_stub.py``) answering after
 100-200 ms. Two wrk processes run side by side for ``--duration`` seconds:
 
@@ -177,7 +178,7 @@ class Soak:
     started: str
     duration: float
     connections: int
-    threads: str
+    worker_connections: str
     latency: str
     machine: dict[str, str]
     mix: WrkResult | None = None
@@ -205,13 +206,17 @@ def run(args: argparse.Namespace, workdir: Path) -> Soak:
         started=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         duration=args.duration,
         connections=args.connections,
-        threads=str(args.threads) if args.threads else "32, the default",
+        worker_connections=(
+            str(args.worker_connections) if args.worker_connections else "2000, the default"
+        ),
         latency=f"{args.latency_min:g}–{args.latency_max:g} ms",
         machine=machine(),
     )
     jitter = args.latency_max - args.latency_min
     with StubProcess(args.latency_min, jitter) as stub:
-        server = Server("soak", stub_url=stub.url, workdir=workdir, threads=args.threads)
+        server = Server(
+            "soak", stub_url=stub.url, workdir=workdir, connections=args.worker_connections
+        )
         try:
             server.start()
             csrf = fetch_csrf(server.url)  # also renders the page once, before the load
@@ -316,8 +321,9 @@ def markdown(soak: Soak, command: str) -> str:
         [
             HEADING,
             "",
-            f"`{command}` runs the production server (one process,",
-            f"`WEB_THREADS` {soak.threads}; access log on) against a Cognito stand-in",
+            f"`{command}` runs the production server (one gevent process,",
+            f"`WEB_CONNECTIONS` {soak.worker_connections}; access log on) against a Cognito",
+            "stand-in",
             f"answering after {soak.latency}, under a mix of page views, resets (good and wrong",
             "codes) and code requests from ever new usernames and addresses, while one",
             "connection hammers a single username. Result of the last run:",
@@ -369,7 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--connections", type=int, default=24, help="of the mix")
-    parser.add_argument("--threads", type=int, default=None, help="WEB_THREADS (default 32)")
+    parser.add_argument(
+        "--worker-connections",
+        type=int,
+        default=None,
+        help="WEB_CONNECTIONS: connections per gevent worker (default 2000)",
+    )
     parser.add_argument("--latency-min", type=float, default=100.0, help="ms")
     parser.add_argument("--latency-max", type=float, default=200.0, help="ms")
     parser.add_argument("--hammer-interval", type=float, default=0.25, help="seconds")
