@@ -356,6 +356,10 @@ def markdown(soak: Soak, command: str) -> str:
             + " ".join(f"{s.worker_mb:.0f}" for s in soak.samples[::step])
             + ".",
             "",
+            "Each code request (`POST /forgot/`) answers no sooner than `FORGOT_MIN_DURATION`",
+            "(1.5 s, so that known and unknown accounts take as long), and the mix's 24",
+            "connections wait for it: that floor is the mix's p99, and it lowers the rate.",
+            "",
         ]
     )
 
