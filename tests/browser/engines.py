@@ -70,9 +70,13 @@ def firefox_executable(folder: Path) -> str:
     return str(wrapper)
 
 
-def launch_firefox(playwright: Playwright, folder: Path) -> Browser:
+def launch_firefox(playwright: Playwright, folder: Path, **prefs: Any) -> Browser:
+    """Firefox ESR through the relay, with these preferences (about:config) set."""
     return playwright.firefox.launch(
-        channel="moz-firefox", executable_path=firefox_executable(folder), headless=True
+        channel="moz-firefox",
+        executable_path=firefox_executable(folder),
+        headless=True,
+        firefox_user_prefs=prefs or None,
     )
 
 

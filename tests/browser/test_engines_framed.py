@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Playwright
 
-from tests.browser.engines import PlaywrightTab, Tab, engine_problem, firefox_executable
+from tests.browser.engines import PlaywrightTab, Tab, engine_problem, launch_firefox
 from tests.browser.harness import NEW_PASSWORD, USERNAME, SiteServer
 from tests.browser.portal import EMBEDDING_SETTINGS, KEEPER, Portal, embedding_settings
 from tests.conftest import OLD_PASSWORD
@@ -188,12 +188,8 @@ def test_firefox_set_to_block_all_third_party_cookies_gets_the_blocked_page(
     problem = engine_problem("firefox")
     if problem:
         pytest.fail(problem, pytrace=False)
-    browser = playwright.firefox.launch(
-        channel="moz-firefox",
-        executable_path=firefox_executable(tmp_path),
-        headless=True,
-        firefox_user_prefs={"network.cookie.cookieBehavior": 1},  # reject third-party
-    )
+    prefs = {"network.cookie.cookieBehavior": 1}  # reject third-party cookies
+    browser = launch_firefox(playwright, tmp_path, **prefs)
     tab = PlaywrightTab("firefox", browser)
     try:
         code = framing.pool.request_code(USERNAME)
