@@ -4,7 +4,7 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +22,7 @@ from emulator import Pool, create_pool, free_port
 from pwned_standin import RangeStandIn
 
 from tests.faultproxy import FaultProxy
+from tests.reach import Reach
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -59,6 +60,28 @@ def _fresh_cache() -> Iterator[None]:
     yield
     cache.clear()
     caches["fragments"].clear()
+
+
+@pytest.fixture
+def reach(request: pytest.FixtureRequest) -> Reach:
+    """Counts a property test's examples that reached its target (see tests/reach.py)."""
+    marker = request.node.get_closest_marker("reaches")
+    return Reach(*marker.args, **marker.kwargs) if marker else Reach("its target", {})
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """After a Hypothesis test ran: fail it unless its examples reached what it tests."""
+    result = yield
+    if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        reach = getattr(item, "funcargs", {}).get("reach")
+        assert isinstance(reach, Reach), (
+            "a property test must show its examples reached the code under test:"
+            " take the reach fixture and call reach.record() for each example"
+        )
+        problems = reach.shortfalls()
+        assert not problems, f"{reach.summary()}: " + "; ".join(problems)
+    return result
 
 
 @receiver(setting_changed)
