@@ -7,9 +7,12 @@ does, what an open breaker and a full bulkhead tell the user.
 
 from __future__ import annotations
 
+import http.client
+import os
 import threading
 import time
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +22,7 @@ from accounts import cognito
 from accounts.resilience import Bulkhead, Call, CircuitBreaker, State
 from tests.conftest import NEW_PASSWORD, FormClient
 from tests.faultproxy import FaultProxy
+from tests.servers import launch
 from tests.test_metrics import sample
 
 NOT_ANSWERING = "isn&#x27;t answering, so we didn&#x27;t send your request"
@@ -267,6 +271,41 @@ def test_readiness_says_starting_until_warm_and_never_asks_cognito(
     assert client.get("/readyz", HTTP_HOST="10.1.2.3").status_code == HTTPStatus.OK
     assert client.get("/healthz", HTTP_HOST="10.1.2.3").status_code == HTTPStatus.OK
     assert proxy.requests == []
+
+
+def _probe(port: int, path: str) -> int | None:
+    """A readiness probe as a kubelet sends it (1 s timeout): the status, or None."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    except OSError:  # no answer within the probe's timeout: not ready either
+        return None
+    finally:
+        conn.close()
+
+
+@pytest.mark.e2e
+def test_a_real_process_is_not_ready_until_warm(
+    pool: Any, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    # Warm-up reads the pool's policy; Cognito takes 3 s to answer it.
+    proxy.set("slow", delay=3)
+    env = {**pool.env(), "COGNITO_ENDPOINT_URL": proxy.url, "COGNITO_READ_TIMEOUT": "15"}
+    env |= {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DJANGO_SECRET_KEY": "w" * 50}
+    server = launch("site", tmp_path, env)
+    try:
+        deadline = time.monotonic() + 30
+        while not proxy.calls("DescribeUserPool"):  # the worker has begun its warm-up
+            assert time.monotonic() < deadline, server.log_text()[-2000:]
+            time.sleep(0.02)
+        assert _probe(server.port, "/readyz") in (HTTPStatus.SERVICE_UNAVAILABLE, None)
+        while _probe(server.port, "/readyz") != HTTPStatus.OK:
+            assert time.monotonic() < deadline + 15, server.log_text()[-2000:]
+            time.sleep(0.1)
+        assert _probe(server.port, "/healthz") == HTTPStatus.OK
+    finally:
+        server.stop()
 
 
 def test_planned_503s_are_not_logged_as_errors(
