@@ -221,17 +221,27 @@ def test_a_portal_on_another_site_works_with_partitioned_cookies(
     frame's cookies are third-party, which this Chromium blocks. The site's cookies are
     Partitioned (CHIPS) in this mode: kept for this portal only, and the reset works."""
     framing.listen(page)
+    responses: list[Response] = []
+    page.on("response", lambda response: responses.append(response))
     code = framing.pool.request_code(USERNAME)
     page.goto(emailed_link(framing.portal.origin("127.0.0.1"), code))
     frame = page.frame_locator("#reset-frame")
     expect(frame.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    set_cookies = [
+        header["value"]
+        for response in responses
+        for header in response.headers_array()
+        if header["name"].lower() == "set-cookie"
+    ]
+    assert set_cookies, "the framed site set no cookie"
+    assert all("; Partitioned" in c for c in set_cookies), set_cookies
     expect(frame.locator("#id_code")).to_have_value(code)  # the session cookie was kept
     cookies = page.context.cookies()
     assert cookies, "the framed site set no cookie"
     for cookie in cookies:
         assert cookie["secure"]
         assert cookie["sameSite"] == "None"
-        assert cookie.get("partitionKey", "http://127.0.0.1") == "http://127.0.0.1"
+        assert cookie.get("partitionKey") == "http://127.0.0.1"  # kept for this portal only
     frame.locator("#id_new_password1").fill(NEW_PASSWORD)
     frame.locator("#id_new_password2").fill(NEW_PASSWORD)
     frame.get_by_role("button", name="Set new password").click()
