@@ -297,12 +297,20 @@ def test_redis_down_fails_open_or_closed_never_500(
 
 
 def test_a_flood_of_other_keys_cannot_evict_a_counter(settings: Any) -> None:
-    """With the default in-process cache, filling it must not lift a username's limit."""
-    assert settings.CACHES["default"]["OPTIONS"]["MAX_ENTRIES"] >= 100_000
+    """With the default in-process cache, a flood that fills it (and makes it cull its
+    least recently used third) must not lift a username's limit: the counter in use is
+    touched at each guess, and evicting it would take two thirds of MAX_ENTRIES new keys
+    between two guesses."""
+    cache = caches["default"]
+    entries = settings.CACHES["default"]["OPTIONS"]["MAX_ENTRIES"]
+    assert entries >= 100_000
     rate = Rate(5, 900)
+    first = ratelimit._cache_key("confirm:user", "decoy-0-0", int(ratelimit._now() // 900))
+    guesses, decoys = 20, 5_500  # 110,000 keys in all: more than the cache holds
     outcomes = []
-    for guess in range(20):
+    for guess in range(guesses):
         outcomes.append(ratelimit.hit("confirm:user", "victim", rate))
-        for other in range(400):  # an attacker's decoys between guesses
+        for other in range(decoys):  # an attacker's decoys between guesses
             ratelimit.hit("confirm:user", f"decoy-{guess}-{other}", rate)
+    assert not cache.has_key(first)  # the cache was full, and culled
     assert outcomes.count(None) == 5
