@@ -19,6 +19,14 @@ SITE = "https://reset.example.com"
 PLACEHOLDER = "{####}"
 ENV_VARS = ("RESET_SITE_URL", "BRAND_NAME", "BRAND_COLOR", "SUPPORT_EMAIL", "EMAIL_SUBJECT")
 ODD_USERNAMES = ["a+b@example.com", "ñandú", "名前", "<script>", "a&b", '"quoted"']
+# Cognito's limits on what it sends, not the handler's own constants. Amazon Cognito API
+# Reference, MessageTemplateType (docs.aws.amazon.com/cognito-user-identity-pools/latest/
+# APIReference/API_MessageTemplateType.html): EmailMessage "Maximum length of 20000",
+# EmailSubject "Maximum length of 140", SMSMessage "Maximum length of 140"; the
+# CloudFormation reference for AWS::Cognito::UserPool InviteMessageTemplate says the same.
+COGNITO_EMAIL_MAX = 20_000
+COGNITO_SUBJECT_MAX = 140
+COGNITO_SMS_MAX = 140
 
 
 def make_event(
@@ -339,7 +347,7 @@ def test_subject_override_is_one_line_and_bounded(env: pytest.MonkeyPatch):
     assert "\n" not in subject
     assert "\r" not in subject
     assert subject.startswith("Your reset link Bcc:")
-    assert len(subject) <= mod.MAX_SUBJECT_CHARS
+    assert len(subject) <= COGNITO_SUBJECT_MAX
 
 
 def test_invalid_support_email_left_out(env: pytest.MonkeyPatch):
@@ -352,11 +360,16 @@ def test_invalid_support_email_left_out(env: pytest.MonkeyPatch):
 def test_sms_is_short(env: pytest.MonkeyPatch):
     env.setenv("BRAND_NAME", "Acme")
     sms = run(make_event("alice"))["response"]["smsMessage"]
-    assert len(sms) <= mod.MAX_SMS_CHARS
+    assert len(sms) <= COGNITO_SMS_MAX
     assert "<" not in sms
     env.setenv("BRAND_NAME", "B" * 200)
     sms = run(make_event("alice"))["response"]["smsMessage"]
     assert sms == f"Password reset (valid 1 hour): {expected_link('alice')}"
+    lengths = set()
+    for size in range(1, 120):  # branded while it fits, across the limit
+        env.setenv("BRAND_NAME", "B" * size)
+        lengths.add(len(run(make_event("alice"))["response"]["smsMessage"]))
+    assert max(lengths) == COGNITO_SMS_MAX
 
 
 # --- size and safety ------------------------------------------------------------------------
@@ -368,8 +381,8 @@ def test_email_under_limit_with_long_username_and_brand(env: pytest.MonkeyPatch,
     env.setenv("SUPPORT_EMAIL", "support@example.com")
     out = run(make_event(username))
     email = out["response"]["emailMessage"]
-    assert len(email) < mod.MAX_EMAIL_CHARS
-    assert len(out["response"]["emailSubject"]) <= mod.MAX_SUBJECT_CHARS
+    assert len(email) <= COGNITO_EMAIL_MAX
+    assert len(out["response"]["emailSubject"]) <= COGNITO_SUBJECT_MAX
     assert [href for href, _ in reset_links(email)] == [expected_link(username)] * 2
 
 
@@ -378,7 +391,7 @@ def test_falls_back_to_minimal_email_when_too_long(env: pytest.MonkeyPatch):
     username = "名" * 128
     out = run(make_event(username))
     email = out["response"]["emailMessage"]
-    assert len(email) < mod.MAX_EMAIL_CHARS
+    assert len(email) <= COGNITO_EMAIL_MAX
     assert "&amp;&amp;" not in email
     assert [href for href, _ in reset_links(email)] == [expected_link(username)]
     assert PLACEHOLDER in email
@@ -553,14 +566,14 @@ def test_link_and_placeholders_hold_in_every_language(
 def test_length_limits_hold_in_every_language(env: pytest.MonkeyPatch, lang: str):
     env.setenv("BRAND_NAME", "Acme")
     short = in_language(lang)
-    assert len(short["response"]["smsMessage"]) <= mod.MAX_SMS_CHARS
+    assert len(short["response"]["smsMessage"]) <= COGNITO_SMS_MAX
     assert short["response"]["smsMessage"].startswith("Acme")  # the branded one fits
     env.setenv("BRAND_NAME", "&<>\"'" * 100)
     env.setenv("SUPPORT_EMAIL", "support@example.com")
     for username in ("u" * 128, "名" * 128, "&" * 128):
         out = in_language(lang, username)
-        assert len(out["response"]["emailMessage"]) < mod.MAX_EMAIL_CHARS
-        assert len(out["response"]["emailSubject"]) <= mod.MAX_SUBJECT_CHARS
+        assert len(out["response"]["emailMessage"]) <= COGNITO_EMAIL_MAX
+        assert len(out["response"]["emailSubject"]) <= COGNITO_SUBJECT_MAX
     env.setenv("BRAND_NAME", "B" * 200)
     sms = in_language(lang)["response"]["smsMessage"]
     assert sms == mod.TEXTS[lang]["sms"] % {
@@ -573,7 +586,7 @@ def test_minimal_email_in_every_language(env: pytest.MonkeyPatch, lang: str):
     env.setenv("BRAND_NAME", "&" * 5000)  # escapes to 25,000 characters
     out = in_language(lang, "名" * 128)
     email = out["response"]["emailMessage"]
-    assert len(email) < mod.MAX_EMAIL_CHARS
+    assert len(email) <= COGNITO_EMAIL_MAX
     assert email.count(PLACEHOLDER) == 2  # the link and its text
     assert len(reset_links(email)) == 1
     assert html.escape(mod.TEXTS[lang]["minimal_rest"]) in email
