@@ -172,7 +172,6 @@ def test_checklist_agrees_with_the_server(
 
     from accounts.policy import PasswordPolicy, password_space_problem, too_similar
 
-    password = password.encode().decode("unicode_escape")
     page = reset.page
     reset.open_link(username, "123456")
     page.locator("#id_new_password1").fill(password)
