@@ -77,11 +77,20 @@ def _rules(client: Client, query: str = "") -> list[str]:
     return re.findall(r'<li data-rule="[a-z]+">([^<]+)</li>', block)
 
 
-def test_the_checklist_follows_the_language_and_the_policy(client: Client, settings: Any) -> None:
+def test_the_checklist_follows_the_language_and_the_policy(
+    client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accounts import views
+
+    built: list[PasswordPolicy] = []
+    build = views._policy_rules
+    monkeypatch.setattr(views, "_policy_rules", lambda p: built.append(p) or build(p))
     english = _rules(client, "?lang=en")
     german = _rules(client, "?lang=de")
     assert english != german
-    assert _rules(client, "?lang=en") == english  # served from the cache, unchanged
+    assert len(built) == 2
+    assert _rules(client, "?lang=en") == english
+    assert len(built) == 2  # served from the cache: not built again
     assert "At least 8 characters" in english
 
     settings.COGNITO_PASSWORD_POLICY = {"MinimumLength": 12, "RequireSymbols": False}
