@@ -3,6 +3,7 @@ THEME_DIR overrides, and the markup that embedding adds."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -279,14 +280,20 @@ def test_theme_dir_overrides_blocks_and_static_files(
     assert finders.find("accounts/site.css") == str(ROOT / "static/accounts/site.css")
 
 
-def test_theme_dir_from_the_environment() -> None:
-    """THEME_DIR as an operator sets it: settings.py wires templates and static files."""
+def test_theme_dir_and_brand_color_from_the_environment() -> None:
+    """THEME_DIR and BRAND_COLOR as an operator sets them: settings.py wires templates
+    and static files, and turns the colour into the palette /theme.css serves."""
     script = (
         "from django.test import Client\n"
         "from django.contrib.staticfiles import finders\n"
         "import django; django.setup()\n"
         "print(finders.find('portal/logo.svg'))\n"
-        "print(Client(HTTP_HOST='localhost').get('/forgot/').content.decode())\n"
+        "client = Client(HTTP_HOST='localhost')\n"
+        "page = client.get('/forgot/').content.decode()\n"
+        "link = page.split('<link rel=\"stylesheet\" href=\"/theme.css', 1)[1].split('\"')[0]\n"
+        "print(link)\n"
+        "print(client.get('/theme.css' + link).content.decode().replace('\\n', ' '))\n"
+        "print(page)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -295,6 +302,7 @@ def test_theme_dir_from_the_environment() -> None:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "THEME_DIR": str(THEME_DIR),
+            "BRAND_COLOR": "#E30613",
             "DJANGO_DEBUG": "true",  # plain static storage: no manifest needed
             "LOG_LEVEL": "WARNING",
         },
@@ -304,8 +312,11 @@ def test_theme_dir_from_the_environment() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    found, page = result.stdout.split("\n", 1)
+    found, link, css, page = result.stdout.split("\n", 3)
     assert found == str(THEME_DIR / "static/portal/logo.svg")
+    shades = palette("#e30613")
+    assert link == f"?v={views.theme_version(shades)}"
+    assert css == views.THEME_CSS.format(**dataclasses.asdict(shades)).replace("\n", " ")
     assert '<img src="/static/portal/logo.svg" alt="Example Corp">' in page
     assert '<link rel="stylesheet" href="/static/portal/portal.css">' in page
 
