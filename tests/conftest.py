@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from accounts import cognito
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from emulator import Pool, create_pool, free_port
+from emulator import Pool, create_pool
 from pwned_standin import RangeStandIn
 
 from tests.faultproxy import FaultProxy
@@ -93,11 +94,22 @@ def _reset_cognito(**kwargs: Any) -> None:
 def moto_url() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the server binds a port of its own choosing (a port found free and then
+    # bound could be taken in between; moto's start() would then wait forever).
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{server.get_host_and_port()[1]}"
     server.stop()
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test: bound here, so
+    that no other process can take it meanwhile (as it could a port found free), but
+    never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture

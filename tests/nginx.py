@@ -15,8 +15,6 @@ import subprocess
 import time
 from pathlib import Path
 
-from emulator import free_port
-
 # Each response names the backend that served it, so tests can see the balancing.
 UPSTREAM_HEADER = "X-Upstream"
 
@@ -44,7 +42,13 @@ class Nginx:
         self.binary = nginx_binary()
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        # Bound and listening here, then handed to nginx (which takes sockets listed in
+        # the NGINX environment variable): no other process can take the port between
+        # choosing it and nginx's start, as it could a port found free and closed.
+        self._socket = socket.socket()
+        self._socket.bind((listen, 0))
+        self._socket.listen(511)
+        self.port = self._socket.getsockname()[1]
         self.url = f"http://{listen}:{self.port}"
         self.conf = workdir / "nginx.conf"
         self.error_log = workdir / "error.log"
@@ -90,6 +94,7 @@ http {{
         )
 
     def start(self, timeout: float = 10.0) -> Nginx:
+        fd = self._socket.fileno()
         self.process = subprocess.Popen(
             [
                 self.binary,
@@ -102,9 +107,12 @@ http {{
                 "-g",
                 "daemon off;",
             ],
+            env={**os.environ, "NGINX": f"{fd};"},
+            pass_fds=(fd,),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        self._socket.close()
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -9,6 +10,8 @@ import time
 from pathlib import Path
 
 from emulator import free_port
+
+PROCESS_ID = re.compile(r"\r\nprocess_id:(\d+)\r\n")
 
 
 class RedisServer:
@@ -19,59 +22,68 @@ class RedisServer:
                 "redis-server is not installed: run `make system-deps` "
                 "(or apt-get install redis-server)"
             )
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.pidfile = workdir / "redis.pid"
+        self.workdir = workdir
         self.binary = binary
+        self.process: subprocess.Popen[bytes] | None = None
+        self._use(free_port())
+
+    def _use(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
 
     def start(self) -> RedisServer:
-        subprocess.run(
-            [
-                self.binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "yes",
-                "--pidfile",
-                str(self.pidfile),
-            ],
-            check=True,
-            capture_output=True,
+        """Start it; if another process took the port meanwhile, again on another one.
+
+        The port was only found free, and redis-server binds it itself: a server that
+        answers there may be someone else's, so ours is known by its process id.
+        """
+        for _ in range(3):
+            if self._start_once():
+                return self
+            self._use(free_port())
+        raise RuntimeError("redis-server found no free port")
+
+    def _start_once(self) -> bool:
+        args = ["--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [self.binary, *args],
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False  # it could not bind the port
+            found = self._answering_pid()
+            if found == self.process.pid:
+                return True
+            if found is not None:  # someone else's server answers there
+                self.stop()
+                return False
             time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def _answering_pid(self) -> int | None:
+        """The process id of the redis answering on our port, -1 for another kind of
+        server, None for no answer (yet)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"INFO server\r\n")
+                info = ""
+                while not PROCESS_ID.search(info) and len(info) < 65536:
+                    chunk = sock.recv(65536).decode("latin-1")
+                    if not chunk:
+                        break
+                    info += chunk
+        except OSError:
+            return None
+        found = PROCESS_ID.search(info)
+        return int(found[1]) if found else -1
 
     def stop(self) -> None:
-        import os
-        import signal
-
-        try:
-            pid = int(self.pidfile.read_text())
-        except (OSError, ValueError):
+        if self.process is None or self.process.poll() is not None:
             return
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.02)
+        self.process.kill()
+        self.process.wait(timeout=10)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
-
-from emulator import free_port
 
 from tests.nginx import UPSTREAM_HEADER
 
@@ -49,14 +49,33 @@ class Instance:
         return self.log.read_text(errors="replace")
 
 
+def start_gunicorn(
+    args: list[str], env: dict[str, str], **popen: Any
+) -> tuple[int, subprocess.Popen[Any]]:
+    """gunicorn on a loopback port bound here and handed over (BIND=fd://N).
+
+    A port found free, closed and then bound by the server could be taken in between
+    by another process (other tests, other servers on the machine), and the test would
+    then wait on, or talk to, someone else's server. A socket bound and listening before
+    the server starts leaves no such gap.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1024)
+        fd = sock.fileno()
+        process = subprocess.Popen(
+            [str(GUNICORN), *args], env={**env, "BIND": f"fd://{fd}"}, pass_fds=(fd,), **popen
+        )
+        return sock.getsockname()[1], process
+
+
 def launch(name: str, workdir: Path, env: dict[str, str]) -> Instance:
-    port = free_port()
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(GUNICORN), "-c", "gunicorn.conf.py", "resetsite.wsgi:application"],
+        port, process = start_gunicorn(
+            ["-c", "gunicorn.conf.py", "resetsite.wsgi:application"],
+            env,
             cwd=ROOT,
-            env={**env, "BIND": f"127.0.0.1:{port}"},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

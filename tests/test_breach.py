@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from emulator import free_port
 from pwned_standin import RangeStandIn
 
 from accounts import breach
@@ -97,8 +96,8 @@ def test_client_reports_a_failing_service_within_its_timeout(
     assert result.reason == reason
 
 
-def test_client_reports_a_service_that_is_not_there() -> None:
-    client = RangeClient(f"http://127.0.0.1:{free_port()}/range/", timeout=0.5)
+def test_client_reports_a_service_that_is_not_there(closed_port: int) -> None:
+    client = RangeClient(f"http://127.0.0.1:{closed_port}/range/", timeout=0.5)
     result = client.check(BREACHED)
     assert result.outcome is Outcome.ERROR
     assert result.reason == "unreachable"
@@ -219,9 +218,14 @@ def test_a_failing_service_fails_open_with_one_warning(
 
 
 def test_an_unreachable_service_fails_open(
-    client: Client, site: Any, user: str, settings: Any, caplog: pytest.LogCaptureFixture
+    client: Client,
+    site: Any,
+    user: str,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+    closed_port: int,
 ) -> None:
-    settings.PWNED_PASSWORDS_URL = f"http://127.0.0.1:{free_port()}/range/"
+    settings.PWNED_PASSWORDS_URL = f"http://127.0.0.1:{closed_port}/range/"
     code = site.request_code(user)
     with caplog.at_level(logging.WARNING):
         assert _reset(client, user, code, NEW_PASSWORD).status_code == HTTPStatus.FOUND

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from emulator import free_port, wait_until_up
+from emulator import wait_until_up
 
 from tests.conftest import NEW_PASSWORD, USERNAME
 from tests.faultproxy import FaultProxy
+from tests.servers import start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -264,23 +265,16 @@ def test_forwarded_proto_believed_only_from_trusted_proxies(
 
 @pytest.fixture
 def gunicorn(pool: Any, proxy: FaultProxy) -> Any:
-    port = free_port()
     env = {
         **BASE_ENV,
         **pool.env(),
         "COGNITO_ENDPOINT_URL": proxy.url,
-        "BIND": f"127.0.0.1:{port}",
         "HOME": os.environ.get("HOME", "/tmp"),
     }
-    process = subprocess.Popen(
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "resetsite.wsgi:application",
-        ],
+    port, process = start_gunicorn(
+        ["-c", "gunicorn.conf.py", "resetsite.wsgi:application"],
+        env,
         cwd=ROOT,
-        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -18,7 +18,7 @@ import pytest
 from botocore.stub import Stubber
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from emulator import DEMO_POLICY, Pool, free_port
+from emulator import DEMO_POLICY, Pool
 
 from accounts import cognito
 
@@ -204,8 +204,10 @@ def test_an_unknown_app_client_is_named(configured: Pool, settings: Any) -> None
     assert len(lines(output, "skipped")) == 3
 
 
-def test_an_unreachable_endpoint_skips_the_rest(configured: Pool, settings: Any) -> None:
-    settings.COGNITO_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+def test_an_unreachable_endpoint_skips_the_rest(
+    configured: Pool, settings: Any, closed_port: int
+) -> None:
+    settings.COGNITO_ENDPOINT_URL = f"http://127.0.0.1:{closed_port}"
     settings.COGNITO_CONNECT_TIMEOUT = 0.5
     status, output = doctor()
     assert status == 1

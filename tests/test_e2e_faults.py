@@ -83,11 +83,11 @@ def test_slow_cognito_past_the_timeout_is_an_unknown_outcome(
     assert len(proxy.calls("ConfirmForgotPassword")) == 1
 
 
-def test_unreachable_cognito(client: Client, site: Any, user: str, settings: Any) -> None:
+def test_unreachable_cognito(
+    client: Client, site: Any, user: str, settings: Any, closed_port: int
+) -> None:
     code = site.request_code(user)
-    from emulator import free_port
-
-    settings.COGNITO_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+    settings.COGNITO_ENDPOINT_URL = f"http://127.0.0.1:{closed_port}"
     started = time.monotonic()
     response = submit(client, code=code)
     assert time.monotonic() - started < 15

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator import Pool, free_port
+from emulator import Pool
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.servers import GUNICORN, ROOT, Browser, Instance, wait_healthy
+from tests.servers import ROOT, Browser, Instance, start_gunicorn, wait_healthy
 
 pytestmark = pytest.mark.e2e
 
@@ -108,16 +108,15 @@ def server(
 
 def _launch(worker_class: str, workdir: Path, env: dict[str, str]) -> Instance:
     """The production command, with the worker class given on the command line."""
-    port = free_port()
     log = workdir / f"{worker_class}.log"
-    command = [str(GUNICORN), "-c", "gunicorn.conf.py", "-k", worker_class]
+    command = ["-c", "gunicorn.conf.py", "-k", worker_class]
     if worker_class == "gthread":
         command += ["--threads", "4"]
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        port, process = start_gunicorn(
             [*command, "resetsite.wsgi:application"],
+            env,
             cwd=ROOT,
-            env={**env, "BIND": f"127.0.0.1:{port}"},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator import Pool, create_pool, free_port
+from emulator import Pool, create_pool
 from moto.ses.models import ses_backends
 
 from contrib.cognito_password_changed import handler as mod
@@ -349,9 +349,10 @@ def test_unreachable_aws_returns_within_cognitos_five_seconds(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     silent_endpoint: str,
+    closed_port: int,
     where: str,
 ) -> None:
-    endpoint = silent_endpoint if where == "silent" else f"http://127.0.0.1:{free_port()}"
+    endpoint = silent_endpoint if where == "silent" else f"http://127.0.0.1:{closed_port}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("SIGN_OUT_EVERYWHERE", "true")
     mod._client.cache_clear()

@@ -24,7 +24,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from emulator import free_port
 from latency_stub import StubProcess
 
 from tests.servers import Instance, launch, wait_healthy
@@ -88,6 +87,10 @@ class Site:
 def _site(tmp_path: Path, **env: str) -> Iterator[Site]:
     stub = StubProcess(latency_ms=20).start()
     server: Instance | None = None
+    # No breach service here: a port held, never listening, so the check fails (fast)
+    # and resets go on.
+    no_service = socket.socket()
+    no_service.bind(("127.0.0.1", 0))
     try:
         server = launch(
             "site",
@@ -106,8 +109,7 @@ def _site(tmp_path: Path, **env: str) -> Iterator[Site]:
                 "AWS_EC2_METADATA_DISABLED": "true",
                 "TRUSTED_PROXIES": "127.0.0.1",
                 "DJANGO_SECURE_COOKIES": "false",
-                # No breach service here: the check fails (fast) and resets go on.
-                "PWNED_PASSWORDS_URL": f"http://127.0.0.1:{free_port()}/range/",
+                "PWNED_PASSWORDS_URL": f"http://127.0.0.1:{no_service.getsockname()[1]}/range/",
                 **env,
             },
         )
@@ -127,6 +129,7 @@ def _site(tmp_path: Path, **env: str) -> Iterator[Site]:
         if server is not None:
             server.stop()
         stub.stop()
+        no_service.close()
 
 
 @pytest.fixture

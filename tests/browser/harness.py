@@ -211,16 +211,15 @@ def standalone_site(sign_in_url: str = "/") -> Iterator[tuple[str, Any, Any]]:
     import sys
 
     sys.path.insert(0, str(ROOT / "scripts"))
-    from emulator import create_pool, free_port
+    from emulator import create_pool
     from moto.server import ThreadedMotoServer
 
     from tests.faultproxy import FaultProxy
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
-    proxy = FaultProxy(f"http://127.0.0.1:{port}").start()
+    proxy = FaultProxy(f"http://127.0.0.1:{moto.get_host_and_port()[1]}").start()
     try:
         pool = create_pool(proxy.upstream)
         pool.create_user(USERNAME, "Old-Password-1")
