@@ -154,8 +154,12 @@ def stand_in(site: Any, proxy: FaultProxy, settings: Any) -> FaultProxy:
 def attempts() -> Iterator[list[logging.LogRecord]]:
     """The attempt log's lines: one for each submission the view took in."""
     records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
     logger = logging.getLogger("accounts.attempts")
     old_level = logger.level
     logger.addHandler(handler)

@@ -84,7 +84,12 @@ def test_the_checklist_follows_the_language_and_the_policy(
 
     built: list[PasswordPolicy] = []
     build = views._policy_rules
-    monkeypatch.setattr(views, "_policy_rules", lambda p: built.append(p) or build(p))
+
+    def counted(policy: PasswordPolicy) -> list[tuple[str, str]]:
+        built.append(policy)
+        return build(policy)
+
+    monkeypatch.setattr(views, "_policy_rules", counted)
     english = _rules(client, "?lang=en")
     german = _rules(client, "?lang=de")
     assert english != german
