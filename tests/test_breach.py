@@ -10,6 +10,7 @@ import io
 import logging
 import subprocess
 import sys
+import threading
 import time
 from http import HTTPStatus
 from pathlib import Path
@@ -108,17 +109,23 @@ def test_a_stalled_lookup_ties_up_at_most_max_in_flight_requests(
 ) -> None:
     # A stalled DNS lookup outlives every socket timeout; a check given up on at its
     # deadline still holds its slot until the lookup ends.
+    # The stall lasts until the test ends it, not a fixed time: on a busy machine a
+    # timed stall could end before the third check, or outlast the wait for its end.
     client = RangeClient(pwned.url, timeout=0.3, max_in_flight=2)
     real_request = client._request
+    stall = threading.Event()
 
     def stalled(prefix: str, suffix: str) -> Any:
-        time.sleep(1.5)
+        stall.wait(30)
         return real_request(prefix, suffix)
 
     monkeypatch.setattr(client, "_request", stalled)
     assert [client.check(BREACHED).reason for _ in range(3)] == ["timeout", "timeout", "busy"]
-    time.sleep(1.5)  # the stalled lookups end; their slots are free again
     monkeypatch.setattr(client, "_request", real_request)
+    stall.set()  # the stalled lookups end; their slots are free again
+    for worker in threading.enumerate():
+        if worker.name == "pwned-check":
+            worker.join(30)
     assert client.check(BREACHED).outcome is Outcome.FOUND
 
 
