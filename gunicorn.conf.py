@@ -46,7 +46,11 @@ worker_tmp_dir = os.environ.get(
 forwarded_allow_ips = ""  # trust decisions are the app's own (TRUSTED_PROXIES)
 proxy_allow_ips = ""
 
-accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+# "-": standard output; a path: that file; empty: off. gunicorn itself would log
+# access lines whenever logconfig_dict is set, so the switch is applied twice:
+# here (no handler) and in JsonAccessLogger (which then builds no record at all).
+_access_log = os.environ.get("WEB_ACCESS_LOG", "-").strip()
+accesslog = _access_log or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logger_class = "resetsite.gunicorn_logging.JsonAccessLogger"
@@ -69,15 +73,24 @@ logconfig_dict = {
             "formatter": "json",
             "stream": "ext://sys.stderr",
         },
-        "access": {
-            "class": "logging.StreamHandler",
-            "formatter": "raw",
-            "stream": "ext://sys.stdout",
-        },
+        "access": (
+            {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"}
+            if _access_log in ("", "-")
+            # WatchedFileHandler reopens the file after logrotate moves it.
+            else {
+                "class": "logging.handlers.WatchedFileHandler",
+                "formatter": "raw",
+                "filename": _access_log,
+            }
+        ),
     },
     "loggers": {
         "gunicorn.error": {"handlers": ["error"], "level": loglevel.upper(), "propagate": False},
-        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {
+            "handlers": ["access"] if _access_log else [],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
 
