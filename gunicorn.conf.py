@@ -18,7 +18,8 @@ import shutil
 import tempfile
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
-worker_class = "gevent"
+# gunicorn's gevent worker, made to stop without cutting anyone off (resetsite/worker.py).
+worker_class = "resetsite.worker.Worker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_connections = int(os.environ.get("WEB_CONNECTIONS", "2000"))
 # Each connection is a file descriptor, and so is each connection to Cognito:
@@ -114,6 +115,13 @@ def on_starting(server):
         os.remove(stale)
 
 
+def post_fork(server, worker):
+    # A SIGTERM while the worker boots must stop it, not be lost (resetsite/worker.py).
+    from resetsite.worker import catch_early_stop
+
+    catch_early_stop(server, worker)
+
+
 def child_exit(server, worker):
     # A dead worker's gauges (calls in flight, breaker state) must stop counting.
     from prometheus_client import multiprocess
@@ -122,5 +130,8 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
+    import gc
+
+    gc.freeze()  # exiting: nothing to collect (see resetsite/worker.py)
     if _own_metrics_dir:
         shutil.rmtree(_own_metrics_dir, ignore_errors=True)
