@@ -23,10 +23,12 @@ import pytest
 from latency_stub import StubProcess
 
 from tests import rollout
-from tests.servers import launch
+from tests.nginx import Nginx
+from tests.servers import launch, wait_healthy
 
 IN_FLIGHT = 48
 FLOOD = 300
+BEHIND_NGINX = 40  # clients (nginx here has 256 connections, two per request)
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +152,52 @@ def test_sigterm_while_the_worker_boots_stops_within_seconds(tmp_path: Path, aft
     # The worker finishes booting (a second or two; more on a busy machine), then
     # stops; a lost signal would keep it for the graceful timeout, 30 s.
     assert took < 10, f"{took:.1f} s: the signal was lost and the graceful timeout waited out"
+
+
+def test_two_instances_behind_nginx_restarted_one_at_a_time_fail_no_request(
+    stub: StubProcess, tmp_path: Path
+) -> None:
+    """A rolling restart under load, with nginx retrying only what never reached a backend.
+
+    nginx keeps sending each instance its share until it is gone (no readiness
+    check takes it out first, the harder case). Half the clients send resets,
+    half ask /healthz.
+    """
+    env = rollout.site_env(tmp_path, stub.url)
+    instances = [launch(name, tmp_path, env) for name in ("a", "b")]
+    nginx = Nginx(tmp_path / "nginx", [i.address for i in instances], retry_unsent=True)
+    figures = []
+    try:
+        for instance in instances:
+            wait_healthy(instance)
+        nginx.start()
+        cookie, token = rollout.form_token(nginx.port)
+        load = rollout.Load(nginx.port, cookie, token, BEHIND_NGINX, quick_share=2).start()
+        for n, old in enumerate(list(instances)):
+            load.wait_for_in_flight(BEHIND_NGINX // 2)
+            time.sleep(0.5)
+            at_sigterm = load.in_flight
+            took = rollout.stop_and_time(old)
+            instances[n] = launch(f"{old.name}2", tmp_path, env, port=old.port)
+            wait_healthy(instances[n])
+            figures.append((old, at_sigterm, took))
+        time.sleep(1.0)  # both new instances serve
+        load.stop()
+    finally:
+        nginx.stop()
+        for instance in instances:
+            instance.stop()
+
+    for old, at_sigterm, took in figures:
+        print(f"\nrestart of {old.name}: {at_sigterm} in flight through nginx, exit {took:.2f} s")
+    print(
+        f"behind nginx: answered {sum(load.answered.values())} {dict(load.answered)}, "
+        f"failed {load.failed}, retried by nginx {load.retried}"
+    )
+    assert load.failed == 0, (dict(load.answered), load.dropped[:5])
+    assert set(load.answered) == {HTTPStatus.OK, HTTPStatus.FOUND}, load.answered
+    assert load.refused == 0  # nginx itself never stopped
+    assert load.retried > 0, "nginx never needed to retry: the restarts were not exercised"
+    for old, _, _ in figures:
+        assert old.process.returncode == 0
+        assert rollout.error_lines(old) == []
