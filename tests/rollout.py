@@ -126,6 +126,10 @@ class Load:
         self._thread.start()
         return self
 
+    def stop_sending(self) -> None:
+        """Each client finishes the request it is on, and sends no more."""
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

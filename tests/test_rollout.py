@@ -71,7 +71,7 @@ def test_sigterm_answers_every_request_in_flight_and_closes_idle_connections(
             # One batch: each client sends one reset, then stops.
             load.start()
             load.wait_for_in_flight(IN_FLIGHT)
-            load._stop.set()
+            load.stop_sending()
             time.sleep(0.3)  # every request is in, each waiting on Cognito
             at_sigterm = load.in_flight
             exited = pool.submit(rollout.stop_and_time, server)
