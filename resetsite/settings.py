@@ -75,6 +75,10 @@ def _json_object(name: str) -> dict[str, Any] | None:
 # --- core --------------------------------------------------------------------
 
 SECRET_KEY = _required("DJANGO_SECRET_KEY")
+# Earlier keys, still accepted for what they signed or encrypted (the session
+# cookie, for at most SESSION_COOKIE_AGE): how to rotate DJANGO_SECRET_KEY.
+_fallbacks = os.environ.get("DJANGO_SECRET_KEY_FALLBACKS", "").split(",")
+SECRET_KEY_FALLBACKS = [key.strip() for key in _fallbacks if key.strip()]
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
@@ -345,7 +349,8 @@ PWNED_PASSWORDS_FAIL_OPEN = env.bool("PWNED_PASSWORDS_FAIL_OPEN", default=True)
 
 # --- security ----------------------------------------------------------------
 
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Signed-cookie sessions, encrypted too: the code in it can't be read (resetsite/sessions.py).
+SESSION_ENGINE = "resetsite.sessions"
 SESSION_COOKIE_AGE = 3600  # a code lives one hour; so does the session holding it
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -49,8 +49,8 @@ class Instance:
         return self.log.read_text(errors="replace")
 
 
-def launch(name: str, workdir: Path, env: dict[str, str]) -> Instance:
-    port = free_port()
+def launch(name: str, workdir: Path, env: dict[str, str], port: int = 0) -> Instance:
+    port = port or free_port()
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -375,6 +375,9 @@ def test_hpa_scales_the_deployment() -> None:
 
 def test_dockerfile_base_image_is_slim_python_311() -> None:
     (base,) = _docker_args("FROM")
+    # The base is a build argument (tests/test_release.py): check its default.
+    defaults = dict(arg.split("=", 1) for arg in _docker_args("ARG") if "=" in arg)
+    base = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], base)
     assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(@sha256:[0-9a-f]{64})?", base), base
 
 
