@@ -80,6 +80,9 @@ CODES: Final = (
     "tr", "id", "vi", "ko", "zh-hans", "zh-hant", "ar", "he", "ru", "uk",
 )  # fmt: skip
 MESSAGES_DIR: Final = Path(__file__).resolve().with_name("messages")
+# Written right to left: the email says so on <html> and on its content cell (some mail
+# clients drop the <html> element's attributes).
+RIGHT_TO_LEFT: Final = frozenset({"ar", "he"})
 
 
 def load_texts(folder: Path = MESSAGES_DIR) -> dict[str, dict[str, str]]:
@@ -333,9 +336,10 @@ def render_email(
         f'<p style="margin:24px 0 0;">{_t(lang, "signature", brand=_h(brand))}</p>' if brand else ""
     )
     account = f'<strong style="word-break:break-all;">{_h(username)}</strong>'
+    direction = ' dir="rtl"' if lang in RIGHT_TO_LEFT else ""
     return (
         "<!DOCTYPE html>\n"
-        f'<html lang="{lang}"><head><meta charset="utf-8">'
+        f'<html lang="{lang}"{direction}><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title></head>\n"
         '<body style="margin:0;padding:0;background:#f4f4f5;">\n'
@@ -343,8 +347,8 @@ def render_email(
         'style="background:#f4f4f5;"><tr><td align="center" style="padding:24px 12px;">\n'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         'style="max-width:560px;background:#ffffff;border-radius:8px;">'
-        '<tr><td style="padding:32px;font-family:Arial,Helvetica,sans-serif;font-size:16px;'
-        'line-height:1.5;color:#111111;">\n'
+        f'<tr><td{direction} style="padding:32px;font-family:Arial,Helvetica,sans-serif;'
+        'font-size:16px;line-height:1.5;color:#111111;">\n'
         f'<h1 style="margin:0 0 16px;font-size:22px;">{title}</h1>\n'
         f'<p style="margin:0 0 16px;">{_t(lang, "intro", account=account)}</p>\n'
         f'<p style="margin:0 0 24px;">{_t(lang, "action")}</p>\n'
@@ -356,7 +360,7 @@ def render_email(
         f"{_t(lang, 'button')}</a></td></tr></table>\n"
         '<p style="margin:24px 0 0;font-size:14px;color:#555555;">'
         f"{_t(lang, 'fallback')}<br>"
-        f'<a href="{href}" style="color:#555555;word-break:break-all;">{href}</a></p>\n'
+        f'<a href="{href}" dir="ltr" style="color:#555555;word-break:break-all;">{href}</a></p>\n'
         f'<p style="margin:24px 0 0;">{_t(lang, "ignore")}</p>\n'
         f"{signature}{support_html}\n"
         "</td></tr></table>\n"

@@ -76,6 +76,9 @@ CODES: Final = (
     "tr", "id", "vi", "ko", "zh-hans", "zh-hant", "ar", "he", "ru", "uk",
 )  # fmt: skip
 MESSAGES_DIR: Final = Path(__file__).resolve().with_name("messages")
+# Written right to left: the email says so on <html> and on its content cell (some mail
+# clients drop the <html> element's attributes).
+RIGHT_TO_LEFT: Final = frozenset({"ar", "he"})
 
 
 def load_texts(folder: Path = MESSAGES_DIR) -> dict[str, dict[str, str]]:
@@ -351,9 +354,10 @@ def compose(
         )
     signature = f'<p style="margin:24px 0 0;">{_h(closing[0])}</p>' if closing else ""
     lang = "pt-BR" if language == "pt-br" else language
+    direction = ' dir="rtl"' if language in RIGHT_TO_LEFT else ""
     page = (
         "<!DOCTYPE html>\n"
-        f'<html lang="{lang}"><head><meta charset="utf-8">'
+        f'<html lang="{lang}"{direction}><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_h(subject)}</title></head>\n"
         '<body style="margin:0;padding:0;background:#f4f4f5;">\n'
@@ -361,8 +365,8 @@ def compose(
         'style="background:#f4f4f5;"><tr><td align="center" style="padding:24px 12px;">\n'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         'style="max-width:560px;background:#ffffff;border-radius:8px;">'
-        '<tr><td style="padding:32px;font-family:Arial,Helvetica,sans-serif;font-size:16px;'
-        'line-height:1.5;color:#111111;">\n'
+        f'<tr><td{direction} style="padding:32px;font-family:Arial,Helvetica,sans-serif;'
+        'font-size:16px;line-height:1.5;color:#111111;">\n'
         f'<h1 style="margin:0 0 16px;font-size:22px;">{_h(subject)}</h1>\n'
         + "\n".join(html_paragraphs)
         + "\n"
