@@ -18,8 +18,8 @@ from tests.fixtures import use_rtl_language
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize(("width", "rows"), [(1280, 1), (375, 3)])
-def test_language_switcher_is_one_line_on_a_desktop_and_a_grid_on_a_phone(
+@pytest.mark.parametrize(("width", "rows"), [(1280, 3), (375, 7)])
+def test_language_switcher_is_a_few_lines_on_a_desktop_and_a_grid_on_a_phone(
     reset: Reset, reset_site: Any, width: int, rows: int
 ) -> None:
     page = reset.page
@@ -30,11 +30,16 @@ def test_language_switcher_is_one_line_on_a_desktop_and_a_grid_on_a_phone(
         "items => items.map(i => { const r = i.getBoundingClientRect();"
         " return [Math.round(r.top), Math.round(r.left), Math.round(r.width)]; })",
     )
-    assert len(boxes) == 6
+    assert len(boxes) == 20
     assert len({top for top, _, _ in boxes}) == rows
-    if rows > 1:  # equal cells in aligned columns
+    if width < 768:  # equal cells in three aligned columns
         assert len({width for _, _, width in boxes}) == 1
-        assert len({left for _, left, _ in boxes}) == len(boxes) // rows
+        assert len({left for _, left, _ in boxes}) == 3
+    else:  # centred lines: each line's first and last item equally far from the edges
+        for top in {top for top, _, _ in boxes}:
+            line = [(left, w) for t, left, w in boxes if t == top]
+            start, end = line[0][0], line[-1][0] + line[-1][1]
+            assert abs(start - (width - end)) <= 2, line
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
