@@ -293,3 +293,18 @@ def test_after_a_wrong_code_nothing_is_met_and_the_page_says_to_type_it_again(
     assert "data-checked" not in html
     # Nothing typed, nothing to retype.
     assert 'id="retype"' not in client.post("/reset/", form).content.decode()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_djangos_own_form_errors_come_from_djangos_catalogue(
+    client: Client, site: Any, lang: str
+) -> None:
+    english = "Null characters are not allowed."
+    client.get(f"/forgot/?lang={lang}")
+    page = client.post("/forgot/", {"username": "a\x00b"}).content.decode()
+    with translation.override(lang):
+        theirs = gettext(english)
+    assert lang in {"en", "vi"} or theirs != english  # Django 5.2 has no Vietnamese for it
+    assert escape(theirs) in page
+    ours = ROOT / "locale" / to_locale(lang) / "LC_MESSAGES" / "django.po"
+    assert not ours.is_file() or english not in {e.msgid for e in polib.pofile(str(ours))}
