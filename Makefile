@@ -55,9 +55,10 @@ soak: install
 	@bash scripts/system-deps.sh wrk
 	$(BIN)/python scripts/soak.py $(ARGS)
 
-# Japanese needs a CJK font for the pictures (Debian: fonts-ipafont-gothic).
+# The pictures need fonts for every script of the language list, and pngquant.
 screenshots: install
-	$(BIN)/python scripts/screenshots.py
+	@bash scripts/system-deps.sh fonts pngquant
+	$(BIN)/python scripts/screenshots.py $(ARGS)
 
 audit: install
 	$(BIN)/python scripts/audit.py

@@ -65,12 +65,18 @@ def _render_reset(
     status: int = HTTPStatus.OK,
     problem: CognitoError | None = None,
 ) -> HttpResponse:
+    retype = form.is_bound and any(form.data.get(n) for n in ("new_password1", "new_password2"))
+    if retype:
+        attrs = form.fields["new_password1"].widget.attrs
+        attrs["aria-describedby"] = f"{attrs.get('aria-describedby', '')} retype".strip()
     context: dict[str, Any] = {
         "form": form,
         # Read only when their {% cache %} fragment is rendered: once per language and policy.
         "rules": partial(_policy_rules, form.policy),
         "min_length": form.policy.minimum_length,
-        "checklist_met": form.checklist_met() if form.errors else [],
+        # The page never sends a password back: after a failed submit both fields are
+        # empty, so the checklist shows nothing met and the page says to type it again.
+        "retype": retype,
         "common_passwords": partial(common_passwords_for, form.policy),
         "problem_kind": problem.kind if problem else "",
         "show_support": bool(problem and problem.kind in SUPPORT_KINDS),

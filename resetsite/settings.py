@@ -162,13 +162,29 @@ if "redis" in CACHES["default"]["BACKEND"].lower():
     )
 
 LANGUAGE_CODE = "en"
+# Each in its own name, in the order of those names (Latin script first), as the
+# language switcher lists them. ar and he are written right to left (Django's LANG_INFO).
 LANGUAGES = [
-    ("en", "English"),
+    ("id", "Bahasa Indonesia"),
     ("de", "Deutsch"),
-    ("fr", "Français"),
+    ("en", "English"),
     ("es", "Español"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("pl", "Polski"),
     ("pt-br", "Português (Brasil)"),
+    ("sv", "Svenska"),
+    ("vi", "Tiếng Việt"),
+    ("tr", "Türkçe"),
+    ("ru", "Русский"),
+    ("uk", "Українська"),
+    ("he", "עברית"),
+    ("ar", "العربية"),
+    ("ko", "한국어"),
     ("ja", "日本語"),
+    ("zh-hans", "简体中文"),
+    ("zh-hant", "繁體中文"),
 ]
 USE_I18N = True
 USE_TZ = True

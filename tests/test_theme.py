@@ -147,7 +147,7 @@ def support_html(kind: str) -> str:
         return f'<p class="support">Need help? <a href="{SUPPORT_URL}">Contact support</a></p>'
     return (
         '<p class="support">Need help? Write to us at '
-        f'<a href="mailto:{SUPPORT_EMAIL}">{SUPPORT_EMAIL}</a></p>'
+        f'<a href="mailto:{SUPPORT_EMAIL}" dir="ltr">{SUPPORT_EMAIL}</a></p>'
     )
 
 

@@ -141,22 +141,19 @@
     rules[r].appendChild(state);
     states.push(state);
   }
-  // Negative rules tick only once the positive ones are met: no false progress. After a
-  // failed submit, data-checked (from the server) keeps the list's state until typing.
+  // Negative rules tick only once the positive ones are met: no false progress. The list
+  // shows only what the password in the field meets: an emptied field meets nothing.
   var NEGATIVE = { nospace: 1, common: 1, similar: 1 };
-  var kept = form.getAttribute("data-checked");
   var announced = 0, timer = 0;
   function tick() {
     var value = pw1.value, met = 0, positive = true, i, rule;
-    if (value) { kept = null; }
     for (i = 0; i < rules.length; i++) {
       rule = rules[i].getAttribute("data-rule");
       if (!NEGATIVE[rule] && !(checks[rule] && checks[rule](value))) { positive = false; }
     }
     for (i = 0; i < rules.length; i++) {
       rule = rules[i].getAttribute("data-rule");
-      var ok = kept !== null ? (" " + kept + " ").indexOf(" " + rule + " ") >= 0
-        : (positive || !NEGATIVE[rule]) && !!checks[rule] && checks[rule](value);
+      var ok = (positive || !NEGATIVE[rule]) && !!checks[rule] && checks[rule](value);
       rules[i].classList.toggle("met", ok);
       states[i].textContent = " (" + text(ok ? "met" : "unmet") + ")";
       if (ok) { met++; }
@@ -240,6 +237,26 @@
     });
     code.addEventListener("change", tidy);
   }
+
+  // The language switcher loads the page again, which never keeps a password. Once one
+  // is typed, the first press on a language says so; the next one switches.
+  function warnBeforeSwitching() {
+    var nav = doc.querySelector("footer nav");
+    var note = null;
+    if (!nav || !pw1) { return; }
+    nav.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[href]");
+      if (!link || note || !(pw1.value || (pw2 && pw2.value))) { return; }
+      event.preventDefault();
+      note = doc.createElement("p");
+      note.id = "switch-warning";
+      note.className = "retype";
+      note.setAttribute("role", "alert");
+      note.textContent = text("retype");
+      nav.parentNode.insertBefore(note, nav);
+    });
+  }
+  warnBeforeSwitching();
 
   form.addEventListener("submit", function () {
     if (code) { code.value = normalizeCode(code.value); }

@@ -141,7 +141,7 @@ def test_checklist_ticks_and_show_hide(tab: Tab, base: str, reset_site: Any) -> 
     assert "similar" not in met_rules(tab)
     tab.fill("#id_new_password1", NEW_PASSWORD)
     assert len(met_rules(tab)) == 8
-    assert "(done)" in tab.text("#password-rules li")
+    assert "(met)" in tab.text("#password-rules li")
     toggle = "#id_new_password1 + .toggle"
     assert tab.attr(toggle, "type") == "button"
     assert tab.text(toggle) == "Show New password"

@@ -78,7 +78,7 @@ def test_full_reset_without_javascript(browser: Browser, live_site: Any, reset_s
             "A symbol (such as ! @ # $ & *) or a space between words",
             "No space at the start or end",
             "Not a commonly used password",
-            "Not like your username",
+            "Not similar to your username",
         ]
     )
     assert (
@@ -117,8 +117,8 @@ def test_checklist_ticks_as_rules_are_met(reset: Reset, reset_site: Any) -> None
     password = page.locator("#id_new_password1")
     assert met_rules(page) == []  # shown before typing, nothing met yet
     expect(password).to_have_attribute("aria-describedby", "password-rules")
-    expect(page.locator("#password-rules li").first).to_contain_text("(not yet)")
-    # The negative rules ("No space…", "Not common", "Not like your username") tick
+    expect(page.locator("#password-rules li").first).to_contain_text("(not met yet)")
+    # The negative rules ("No space…", "Not common", "Not similar to your username") tick
     # only once every positive rule is met: a first keystroke is no progress on them.
     password.fill("abc")
     assert met_rules(page) == ["lowercase"]
@@ -141,7 +141,7 @@ def test_checklist_ticks_as_rules_are_met(reset: Reset, reset_site: Any) -> None
     assert "similar" in met_rules(page)
     password.fill(NEW_PASSWORD)
     assert len(met_rules(page)) == 8
-    expect(page.locator("#password-rules li").first).to_contain_text("(done)")
+    expect(page.locator("#password-rules li").first).to_contain_text("(met)")
 
 
 @pytest.mark.parametrize(
@@ -286,7 +286,7 @@ def test_a_press_on_submit_as_the_mismatch_hint_appears_still_submits(
     expect(page.locator("#error-summary")).to_contain_text("The two passwords don't match")
 
 
-def test_a_failed_submit_explains_once_and_keeps_the_checklist(
+def test_a_failed_submit_explains_once_and_empties_the_checklist(
     reset: Reset, reset_site: Any
 ) -> None:
     page = reset.page
@@ -294,13 +294,20 @@ def test_a_failed_submit_explains_once_and_keeps_the_checklist(
     reset.fill_passwords("harbor7")
     assert met_rules(page) == ["lowercase", "number"]
     reset.submit()
-    # The checklist shows what it showed; the field's message says what is missing;
+    # The fields are empty, so the checklist shows nothing met, and the page says to
+    # type the password again and why; the field's message says what was missing;
     # the summary only points to it.
     expect(page.locator("#id_new_password1")).to_have_value("")
-    assert met_rules(page) == ["lowercase", "number"]
+    assert met_rules(page) == []
+    expect(page.locator("#retype")).to_have_text(
+        "For your safety, we didn't keep the password you typed. Type it again in both fields."
+    )
+    expect(page.locator("#id_new_password1")).to_have_attribute(
+        "aria-describedby", "id_new_password1_error password-rules retype"
+    )
     expect(page.locator("#id_new_password1_error")).to_have_text(
-        "Your password needs: At least 10 characters; An uppercase letter (A–Z); "
-        "A symbol (such as ! @ # $ & *) or a space between words."
+        "Your password needs: at least 10 characters; an uppercase letter (A–Z); "
+        "a symbol (such as ! @ # $ & *) or a space between words."
     )
     expect(page.locator("#error-summary li")).to_have_text(
         ["This password doesn't meet the requirements. Choose another."]
