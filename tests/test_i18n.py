@@ -222,7 +222,8 @@ def html_of(response: Any) -> str:
 def pages_speak_the_chosen_language(client: Client, user: str, lang: str) -> None:
     t = translated(lang)
     page = html_of(client.get(f"/forgot/?lang={lang}"))
-    assert f'<html lang="{lang}">' in page
+    direction = ' dir="rtl"' if lang in ("ar", "he") else ""
+    assert f'<html lang="{lang}"{direction}>' in page
     assert f"<title>{t('Get a new code')}</title>" in page
     assert f"<h1>{t('Get a new code')}</h1>" in page
     for msgid in ("Send code", "I already have a code", "Username", "Language"):

@@ -245,7 +245,9 @@ REGISTER = {
     "ru": r"(?i)\b(ты|тебя|тебе|тобой|твой|твоя|твоё|твое|твои|твоего|твоей|твоим|твоих|твою)\b",
     "uk": r"(?i)\b(ти|тебе|тобі|тобою|твій|твоя|твоє|твої|твого|твоєї|твоїм|твоїх|твою)\b",
     "ar": r"\b(مش|عايز|عاوز|بدك)\b",  # Modern Standard Arabic, not a dialect
-    "he": r"$^",  # gender-neutral forms: reviewed by people, not by a pattern
+    # Gender-neutral forms ("יש ל…", infinitives): a gendered "you" is the wrong register.
+    # The rest of the gender-neutral wording is reviewed by people, not by a pattern.
+    "he": r"(?<![\u0590-\u05FF])(אתה|הנך|הינך)(?![\u0590-\u05FF])",
 }
 # A sentence in the wrong register that each pattern must catch.
 WRONG = {
@@ -255,6 +257,7 @@ WRONG = {
     "tr": "Senin şifren.", "id": "Masukkan kata sandi kamu.", "vi": "Quý khách hãy nhập mã.",
     "ko": "너의 비밀번호", "zh-hans": "你的密码", "zh-hant": "你的密碼", "ja": "君のパスワード",
     "ru": "Введи твой пароль.", "uk": "Введи твій пароль.", "ar": "مش عارف",
+    "he": "אתה צריך להזין את הקוד.",
 }  # fmt: skip
 
 
