@@ -261,9 +261,11 @@ def test_container_is_locked_down() -> None:
     assert container["User"] == "10001:10001"
     assert container["ReadonlyRootFilesystem"] is True
     assert container["LinuxParameters"]["Capabilities"]["Drop"] == ["ALL"]
-    assert container["MountPoints"] == [
-        {"SourceVolume": "tmp", "ContainerPath": "/tmp", "ReadOnly": False}
-    ]
+    # Writable by 10001: tmpfs is 1777 (a Fargate bind mount would be root's 0755).
+    (tmpfs,) = container["LinuxParameters"]["Tmpfs"]
+    assert tmpfs["ContainerPath"] == "/tmp"
+    assert not [option for option in tmpfs["MountOptions"] if option.startswith("mode=")]
+    assert "MountPoints" not in container
     assert _environment()["WEB_TMP_DIR"] == "/tmp"
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
 
