@@ -341,3 +341,27 @@ def test_stacks_fit_together() -> None:
         imports = re.findall(r'"Fn::ImportValue": \{"Fn::Sub": "([^"]+)"\}', json.dumps(load(name)))
         assert imports
         assert set(imports) <= exports, name
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_deploy_guide_links_resolve() -> None:
+    docs = ROOT / "docs"
+    text = (docs / "deploy-aws.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert len(links) > 10
+    for link in links:
+        if link.startswith("https://"):
+            continue
+        target, _, anchor = link.partition("#")
+        path = (docs / target) if target else docs / "deploy-aws.md"
+        assert path.exists(), link
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
+            assert anchor in {_slug(h) for h in headings}, link
+    for name in TEMPLATES:
+        assert f"deploy/aws/{name}" in text
