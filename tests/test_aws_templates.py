@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint, lint_by_config
@@ -78,38 +80,31 @@ def test_cfn_lint_of_the_user_pool_template_in_the_docs() -> None:
     assert not problems, "\n".join(str(problem) for problem in problems)
 
 
-@pytest.fixture(scope="module")
-def checkov_report() -> list[dict[str, Any]]:
-    """One checkov run over the folder (about 12 s, most of it importing checkov)."""
+@pytest.fixture(scope="module", autouse=True)
+def checkov_run() -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
+    """One checkov run over the folder, started before this module's first test so that
+    it works while the others run (it spends seconds importing itself)."""
     if not CHECKOV.exists():
         pytest.fail("checkov is not installed: run `make checkov` (make test does)")
-    result = subprocess.run(
-        [str(CHECKOV), "--directory", str(AWS_DIR), "--framework", "cloudformation", *OFFLINE_JSON],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    report = json.loads(result.stdout)
+    with tempfile.TemporaryFile() as output:
+        command = [str(CHECKOV), "--directory", str(AWS_DIR), "--framework", "cloudformation"]
+        process = subprocess.Popen([*command, *OFFLINE_JSON], stdout=output, stderr=subprocess.PIPE)
+        yield process, output
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def checkov_report(
+    checkov_run: tuple[subprocess.Popen[bytes], IO[bytes]],
+) -> list[dict[str, Any]]:
+    process, output = checkov_run
+    _, errors = process.communicate(timeout=300)
+    assert process.returncode in (0, 1), errors.decode()[-2000:]
+    output.seek(0)
+    report = json.loads(output.read())
     return report if isinstance(report, list) else [report]
-
-
-def test_checkov_finds_nothing_but_the_known_exceptions(
-    checkov_report: list[dict[str, Any]],
-) -> None:
-    results = [report["results"] for report in checkov_report]
-    failed = [
-        (c["check_id"], c["resource"], c["file_path"]) for r in results for c in r["failed_checks"]
-    ]
-    assert not failed
-    skipped = {(c["check_id"], c["resource"]) for r in results for c in r["skipped_checks"]}
-    assert skipped == KNOWN_EXCEPTIONS
-    assert all(
-        c["check_result"].get("suppress_comment") for r in results for c in r["skipped_checks"]
-    )
-    files = {Path(c["file_path"]).name for r in results for c in r["passed_checks"]}
-    assert files == set(TEMPLATES)
 
 
 # --- shutdown, health checks and connections --------------------------------------------
@@ -365,3 +360,21 @@ def test_deploy_guide_links_resolve() -> None:
             assert anchor in {_slug(h) for h in headings}, link
     for name in TEMPLATES:
         assert f"deploy/aws/{name}" in text
+
+
+# Last, so that checkov has worked while the tests above ran.
+def test_checkov_finds_nothing_but_the_known_exceptions(
+    checkov_report: list[dict[str, Any]],
+) -> None:
+    results = [report["results"] for report in checkov_report]
+    failed = [
+        (c["check_id"], c["resource"], c["file_path"]) for r in results for c in r["failed_checks"]
+    ]
+    assert not failed
+    skipped = {(c["check_id"], c["resource"]) for r in results for c in r["skipped_checks"]}
+    assert skipped == KNOWN_EXCEPTIONS
+    assert all(
+        c["check_result"].get("suppress_comment") for r in results for c in r["skipped_checks"]
+    )
+    files = {Path(c["file_path"]).name for r in results for c in r["passed_checks"]}
+    assert files == set(TEMPLATES)
