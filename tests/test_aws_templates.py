@@ -117,7 +117,7 @@ def test_deregistration_delay_is_the_graceful_timeout() -> None:
     assert delay == {"Ref": "GracefulTimeout"}
     assert _environment()["WEB_GRACEFUL_TIMEOUT"] == {"Ref": "GracefulTimeout"}
     gunicorn = (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
-    (gunicorn_default,) = re.findall(r'"WEB_GRACEFUL_TIMEOUT", "(\d+)"', gunicorn)
+    (gunicorn_default,) = re.findall(r"WEB_GRACEFUL_TIMEOUT[\"'],\s*[\"']?(\d+)", gunicorn)
     assert default(site, "GracefulTimeout") == int(gunicorn_default)
     # ECS kills the container only after gunicorn has had its whole graceful timeout.
     assert _container()["StopTimeout"] > site["Parameters"]["GracefulTimeout"]["MaxValue"]
