@@ -362,6 +362,20 @@ def test_deploy_guide_links_resolve() -> None:
         assert f"deploy/aws/{name}" in text
 
 
+def test_deploy_guide_reads_outputs_that_exist() -> None:
+    text = (ROOT / "docs" / "deploy-aws.md").read_text(encoding="utf-8")
+    stacks = dict(
+        re.findall(r"--stack-name (reset-\w+)[\s\\]+--template-file deploy/aws/(\S+)", text)
+    )
+    assert sorted(stacks.values()) == TEMPLATES
+    reads = re.findall(r"\bout (reset-\w+) (\w+)", text)
+    assert len(reads) > 10
+    for stack, output in reads:
+        assert output in load(stacks[stack])["Outputs"], (stack, output)
+    for output in re.findall(r"\(output\s+`(\w+)`\)", text):
+        assert output in load("reset-site.yaml")["Outputs"], output
+
+
 # Last, so that checkov has worked while the tests above ran.
 def test_checkov_finds_nothing_but_the_known_exceptions(
     checkov_report: list[dict[str, Any]],
