@@ -374,6 +374,11 @@ def test_deploy_guide_reads_outputs_that_exist() -> None:
         assert output in load(stacks[stack])["Outputs"], (stack, output)
     for output in re.findall(r"\(output\s+`(\w+)`\)", text):
         assert output in load("reset-site.yaml")["Outputs"], output
+    # Every Parameter=value it passes is a parameter of one of the templates.
+    parameters = {name for t in TEMPLATES for name in load(t)["Parameters"]}
+    passed = set(re.findall(r"\b([A-Z][a-z]+[A-Za-z]*)=", text)) - {"Name", "Value", "OutputKey"}
+    assert len(passed) > 10
+    assert passed <= parameters, passed - parameters
 
 
 # Last, so that checkov has worked while the tests above ran.
