@@ -32,18 +32,21 @@ class LagMonitor:
         self.interval = interval
         self._clock = clock
         self.last = 0.0  # the last sample's lag
+        self.previous = 0.0  # the one before
         self.due = clock() + interval  # when the sampler's sleep should end
 
     def woke(self) -> None:
         """The sampler woke up (and sleeps again at once)."""
         now = self._clock()
-        self.last = max(0.0, now - self.due)
+        self.previous, self.last = self.last, max(0.0, now - self.due)
         self.due = now + self.interval
 
     def lag(self) -> float:
-        """The last sample's lag, or how overdue the sampler is now if more: a
-        loop that suddenly falls behind is seen at once, not one sample later."""
-        return max(self.last, self._clock() - self.due)
+        """The lag that has lasted two samples, the second one perhaps still under way
+        (how overdue the sampler is now). One pause (the OS, a garbage collection)
+        delays one sample and sheds nothing; a queue delays them all, and is seen
+        while the second sample is still overdue."""
+        return min(self.last, max(self.previous, self._clock() - self.due))
 
 
 class Shedder:
