@@ -9,8 +9,13 @@ interval and measures how much longer it took: that is the lag. While it is
 over SHED_LAG, new submissions are answered "busy" at once (cheaply), so that
 the ones already admitted keep their pace, instead of everyone queueing.
 
-The logic is pure (no Django, no gevent) and takes its clock; ``start`` runs
-the sampler under gevent only. Elsewhere (tests, runserver) nothing is shed.
+Only the lag the process's own work explains counts: the CPU time it used
+while the sampler slept, beyond the interval itself. A loop that is late
+because the machine gives the process no CPU (other processes, a CPU limit
+met by other work) is not helped by refusing its own few requests.
+
+The logic is pure (no Django, no gevent) and takes its clocks; the sampler
+runs under gevent only. Elsewhere (tests, runserver) nothing is shed.
 """
 
 from __future__ import annotations
@@ -24,29 +29,43 @@ RETRY_AFTER = 2  # seconds: CPU load changes fast, so try again soon
 
 
 class LagMonitor:
-    """How late a loop runs, from a sampler that calls ``woke`` after each sleep."""
+    """How late a loop runs because of its own work, from a sampler that calls
+    ``woke`` after each sleep. ``cpu`` is the process's CPU time."""
 
-    def __init__(self, *, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+        cpu: Callable[[], float] = time.process_time,
+    ) -> None:
         if interval <= 0:
             raise ValueError("the interval must be more than 0")
         self.interval = interval
         self._clock = clock
+        self._cpu = cpu
         self.last = 0.0  # the last sample's lag
         self.previous = 0.0  # the one before
         self.due = clock() + interval  # when the sampler's sleep should end
+        self.cpu_at = cpu()  # the CPU time when it began
+
+    def _late(self, now: float) -> float:
+        """How late the sampler is at ``now``, as far as this process's work explains it."""
+        busy = self._cpu() - self.cpu_at - self.interval
+        return max(0.0, min(now - self.due, busy))
 
     def woke(self) -> None:
         """The sampler woke up (and sleeps again at once)."""
         now = self._clock()
-        self.previous, self.last = self.last, max(0.0, now - self.due)
-        self.due = now + self.interval
+        self.previous, self.last = self.last, self._late(now)
+        self.due, self.cpu_at = now + self.interval, self._cpu()
 
     def lag(self) -> float:
         """The lag that has lasted two samples, the second one perhaps still under way
-        (how overdue the sampler is now). One pause (the OS, a garbage collection)
-        delays one sample and sheds nothing; a queue delays them all, and is seen
-        while the second sample is still overdue."""
-        return min(self.last, max(self.previous, self._clock() - self.due))
+        (how overdue the sampler is now). One pause (a garbage collection, one slow
+        request) delays one sample and sheds nothing; a queue delays them all, and
+        is seen while the second sample is still overdue."""
+        return min(self.last, max(self.previous, self._late(self._clock())))
 
 
 class Shedder:
@@ -92,7 +111,7 @@ def _start(shedder: Shedder) -> None:
 
     def sample() -> None:
         monitor = shedder.monitor
-        monitor.due = time.monotonic() + monitor.interval
+        monitor.due, monitor.cpu_at = time.monotonic() + monitor.interval, time.process_time()
         while shedder.running:
             sleep(monitor.interval)
             monitor.woke()

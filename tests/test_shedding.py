@@ -24,21 +24,31 @@ from tests.test_serving import BUSY, PASSWORD, Site, _site
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
+        self.cpu = 5.0  # the process's CPU time
 
     def __call__(self) -> float:
         return self.now
 
+    def used(self) -> float:
+        return self.cpu
+
 
 def _shedder(limit: float = 0.05) -> tuple[Shedder, Clock]:
     clock = Clock()
-    shedder = Shedder(LagMonitor(interval=0.02, clock=clock), limit=limit)
+    shedder = Shedder(LagMonitor(interval=0.02, clock=clock, cpu=clock.used), limit=limit)
     shedder.running = True
     return shedder, clock
 
 
-def _sample(shedder: Shedder, clock: Clock, late: float) -> None:
-    """One sample: the sampler wakes ``late`` seconds after it was due."""
+def _overdue(shedder: Shedder, clock: Clock, late: float, busy: float = 1.0) -> None:
+    """The sampler is ``late`` past due; the process worked ``busy`` of that time."""
+    clock.cpu += (shedder.monitor.due + late - clock.now) * busy
     clock.now = shedder.monitor.due + late
+
+
+def _sample(shedder: Shedder, clock: Clock, late: float, busy: float = 1.0) -> None:
+    """One sample: the sampler wakes ``late`` seconds after it was due."""
+    _overdue(shedder, clock, late, busy)
     shedder.monitor.woke()
 
 
@@ -46,14 +56,13 @@ def test_a_loop_on_time_sheds_nothing() -> None:
     shedder, clock = _shedder()
     for _ in range(50):
         _sample(shedder, clock, 0.002)
-        clock.now += 0.01
         assert not shedder.saturated()
 
 
 def test_one_pause_sheds_nothing_a_queue_does() -> None:
     shedder, clock = _shedder()
     _sample(shedder, clock, 0.002)
-    clock.now = shedder.monitor.due + 0.3  # a pause: the sampler is overdue...
+    _overdue(shedder, clock, 0.3)  # a pause: the sampler is overdue...
     assert not shedder.saturated()  # ...but only this once
     shedder.monitor.woke()
     assert not shedder.saturated()
@@ -61,12 +70,23 @@ def test_one_pause_sheds_nothing_a_queue_does() -> None:
     assert not shedder.saturated()
 
     _sample(shedder, clock, 0.08)  # a queue: late once...
-    clock.now = shedder.monitor.due + 0.06  # ...and the next sample overdue already
+    _overdue(shedder, clock, 0.06)  # ...and the next sample overdue already
     assert shedder.saturated()
     shedder.monitor.woke()
     assert shedder.saturated()  # two late samples
     _sample(shedder, clock, 0.001)
     assert not shedder.saturated()  # the queue is gone: admit again
+
+
+def test_a_loop_late_for_want_of_cpu_sheds_nothing() -> None:
+    """Late because the machine runs other processes, not this one's work."""
+    shedder, clock = _shedder()
+    for _ in range(5):
+        _sample(shedder, clock, 0.2, busy=0.05)
+        assert not shedder.saturated()
+    for _ in range(2):
+        _sample(shedder, clock, 0.2, busy=0.6)  # its own queue, on 60% of a core
+    assert shedder.saturated()
 
 
 def test_the_limit_is_a_bound_and_zero_turns_it_off() -> None:
