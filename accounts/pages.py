@@ -18,6 +18,7 @@ Templates see ``request`` only for ``request.csp_nonce``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -200,7 +201,8 @@ def render(request: HttpRequest, page: Page) -> HttpResponse:
     except KeyError:
         skeleton = _skeletons[key] = _skeleton(request, page)
         if len(_skeletons) > MAX_SKELETONS:
-            del _skeletons[next(iter(_skeletons))]
+            with contextlib.suppress(RuntimeError, StopIteration):  # another thread's doing
+                _skeletons.pop(next(iter(_skeletons)), None)  # the oldest shape
     if skeleton is None:  # a template that transforms its values: render it in full
         return render_plain(request, page)
     parts, names = skeleton

@@ -392,3 +392,11 @@ def test_kept_values_and_error_texts_are_escaped_as_the_template_escapes_them() 
     assert token.sub("", html) == token.sub("", pages.render_plain(request, page).content.decode())
     assert HOSTILE not in html
     assert html.count(escape(HOSTILE)) == 4  # the summary (twice), the field's error, its value
+
+
+def test_the_pages_kept_are_bounded(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pages, "MAX_SKELETONS", 2)
+    for language in ("en", "de", "fr", "en"):
+        html = client.get("/forgot/", {"lang": language}).content.decode()
+        assert f'<html lang="{language}"' in html
+    assert len(pages._skeletons) == 2  # the oldest (en) went; en is back, in place of de
