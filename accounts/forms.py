@@ -162,7 +162,11 @@ class ResetForm(AccessibleForm):
     )
     cognito_context_data = forms.CharField(required=False, strip=True, widget=forms.HiddenInput())
 
-    def __init__(self, *args: Any, policy: PasswordPolicy, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, policy: PasswordPolicy, retype: bool = False, **kwargs: Any
+    ) -> None:
+        if retype:  # the passwords sent were not kept: the field points at "type it again"
+            self.hints = {**self.hints, "new_password1": "password-rules retype"}
         super().__init__(*args, **kwargs)
         self.policy = policy
 

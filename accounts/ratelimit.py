@@ -87,3 +87,44 @@ def check(action: str, *, username: str, client_ip: str | None) -> int | None:
     scope = max(over, key=over.__getitem__)
     metrics.ratelimit_refused(action, scope)
     return over[scope]
+
+
+def peek(action: str, username: str, client_ip: str | None) -> int | None:
+    """Whether ``check`` would refuse this attempt now: the longest wait, else None.
+
+    Read-only (one get_many of the current windows' counters), so that a refused
+    attempt can be answered before any form work; ``check`` still counts.
+    """
+    over = peek_scope(action, username, client_ip)
+    return over[1] if over else None
+
+
+def peek_scope(action: str, username: str, client_ip: str | None) -> tuple[str, int] | None:
+    """``peek``, with the limit that holds the attempt longest: (scope, seconds)."""
+    limits = settings.RATELIMITS[action]
+    user = normalize_username(username)
+    ip = client_ip or "unknown"
+    keys = {"ip": ip, "user_ip": f"{user}\x00{ip}", "user": user}
+    now = _now()
+    wanted = {}
+    for scope, key in keys.items():
+        rate = limits.get(scope)
+        if rate is not None:
+            window = int(now // rate.period)
+            wait = max(1, math.ceil((window + 1) * rate.period - now))
+            wanted[_cache_key(f"{action}:{scope}", key, window)] = (scope, rate.limit, wait)
+    try:
+        counts = caches[settings.RATELIMIT_CACHE].get_many(list(wanted))
+    except Exception:  # the shared cache is down: check decides, and logs it
+        return None
+    over = {
+        scope: wait
+        for cache_key, (scope, limit, wait) in wanted.items()
+        if int(counts.get(cache_key) or 0) >= limit
+    }
+    if "user_ip" in limits and over.keys() & {"ip", "user_ip"}:
+        over.pop("user", None)  # as check: the ceiling is not reached past the per-IP limits
+    if not over:
+        return None
+    scope = max(over, key=over.__getitem__)
+    return scope, over[scope]

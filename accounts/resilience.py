@@ -42,6 +42,11 @@ class Bulkhead:
         with self._lock:
             self.in_flight -= 1
 
+    @property
+    def full(self) -> bool:
+        """Whether a caller would be refused now (read-only: for an early answer)."""
+        return self.in_flight >= self.limit
+
 
 class State(enum.StrEnum):
     CLOSED = "closed"
@@ -89,6 +94,14 @@ class CircuitBreaker:
         """Whole seconds until a probe may be sent (at least 1)."""
         remaining = self._opened_at + self.reset_timeout - self._clock()
         return max(1, int(remaining + 0.999))
+
+    def refusing(self) -> bool:
+        """Whether ``before_call`` would refuse a call now, without changing anything."""
+        if self._state is State.CLOSED:
+            return False
+        if self._state is State.OPEN:
+            return self._clock() < self._opened_at + self.reset_timeout
+        return True  # half-open, the probe still out
 
     def before_call(self) -> Call | None:
         """Whether a call may be sent now: None means refuse it without sending."""

@@ -135,17 +135,8 @@ FORM_RENDERER = "accounts.renderer.FormRenderer"
 # An in-memory SQLite database only satisfies tools that insist on one.
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
-CACHES = {
-    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
-    # Parts of pages that don't change between requests ({% cache %}), rendered
-    # once per language and policy. Always in-process, never expiring.
-    "fragments": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "fragments",
-        "TIMEOUT": None,
-        "OPTIONS": {"MAX_ENTRIES": 1000},
-    },
-}
+# Pages are rendered once per shape and kept in the process (accounts/pages.py).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # Django's default keeps 300 entries and evicts the least recently used: a
     # flood of other attempts would evict a username's counter and lift its
@@ -240,6 +231,11 @@ COGNITO_MAX_POOL_CONNECTIONS = env.int(
 # A POST body must arrive within this many seconds (gevent worker); a slow
 # client then gets 408 instead of holding its connection open.
 REQUEST_BODY_TIMEOUT = env.float("REQUEST_BODY_TIMEOUT", default=10.0)
+# Past the CPU ceiling (gevent worker): while this process's event loop runs more
+# than this many seconds late, new submissions are answered "busy" at once. 0: off.
+SHED_LAG = env.float("SHED_LAG", default=0.05)
+if not 0 <= SHED_LAG <= 10:
+    raise ImproperlyConfigured("SHED_LAG must be between 0 and 10 seconds (0 turns it off).")
 COGNITO_READ_POLICY = env.str("COGNITO_READ_POLICY", default="auto").lower()
 if COGNITO_READ_POLICY not in {"auto", "true", "false"}:
     raise ImproperlyConfigured("COGNITO_READ_POLICY must be auto, true or false.")
