@@ -9,7 +9,9 @@ the three calls the site makes:
 - ``ForgotPassword``: a masked ``CodeDeliveryDetails``;
 - ``DescribeUserPool``: a pool with ``POLICY`` as its password policy.
 
-Each answer waits ``latency_ms`` plus a uniform random ``0..jitter_ms``.
+Each answer waits ``latency_ms`` plus a uniform random ``0..jitter_ms``. With
+``idle_close_ms``, a keep-alive connection idle that long is closed, as load
+balancers and servers do.
 Control endpoints (loopback only, like the server):
 
 - ``GET /__stats``: JSON counts per operation, and how many calls carried a
@@ -49,9 +51,11 @@ JSON_TYPE = "application/x-amz-json-1.1"
 
 
 class Stub:
-    def __init__(self, latency_ms: float, jitter_ms: float) -> None:
+    def __init__(self, latency_ms: float, jitter_ms: float, idle_close_ms: float = 0) -> None:
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
+        self.idle_close_s = idle_close_ms / 1000 or None
+        self.connections = 0
         self.counts: Counter[str] = Counter()
         self.open_connections = 0
         self.max_open_connections = 0
@@ -96,11 +100,14 @@ class Stub:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_connections += 1
+        self.connections += 1
         self.max_open_connections = max(self.max_open_connections, self.open_connections)
         try:
             while await self._one_request(reader, writer):
                 pass
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except TimeoutError:  # idle for idle_close_ms
             pass
         except asyncio.CancelledError:  # shutting down with the connection open
             pass
@@ -113,7 +120,7 @@ class Stub:
     async def _one_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
-        head = await reader.readuntil(b"\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.idle_close_s)
         lines = head.decode("latin-1").split("\r\n")
         method, path, _version = [*lines[0].split(" ", 2), "", ""][:3]
         headers: dict[str, str] = {}
@@ -158,6 +165,7 @@ class Stub:
                 "counts": dict(self.counts),
                 "latency_ms": self.latency_ms,
                 "jitter_ms": self.jitter_ms,
+                "connections": self.connections,
                 "open_connections": self.open_connections,
                 "max_open_connections": self.max_open_connections,
             }
@@ -168,8 +176,8 @@ def _error(code: str, message: str) -> bytes:
     return json.dumps({"__type": code, "message": message}).encode()
 
 
-async def serve(port: int, latency_ms: float, jitter_ms: float) -> None:
-    stub = Stub(latency_ms, jitter_ms)
+async def serve(port: int, latency_ms: float, jitter_ms: float, idle_close_ms: float) -> None:
+    stub = Stub(latency_ms, jitter_ms, idle_close_ms)
     server = await asyncio.start_server(stub.handle, "127.0.0.1", port, backlog=2048)
     bound = server.sockets[0].getsockname()[1]
     print(f"listening on http://127.0.0.1:{bound}", flush=True)
@@ -187,7 +195,9 @@ async def serve(port: int, latency_ms: float, jitter_ms: float) -> None:
 class StubProcess:
     """The stand-in in its own process (so it never competes for our GIL)."""
 
-    def __init__(self, latency_ms: float, jitter_ms: float = 0.0, port: int = 0) -> None:
+    def __init__(
+        self, latency_ms: float, jitter_ms: float = 0.0, port: int = 0, idle_close_ms: float = 0
+    ) -> None:
         self.args = [
             sys.executable,
             str(Path(__file__).resolve()),
@@ -197,6 +207,8 @@ class StubProcess:
             str(latency_ms),
             "--jitter-ms",
             str(jitter_ms),
+            "--idle-close-ms",
+            str(idle_close_ms),
         ]
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
@@ -253,8 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
+    parser.add_argument("--idle-close-ms", type=float, default=0.0, help="0: never")
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.port, args.latency_ms, args.jitter_ms))
+    asyncio.run(serve(args.port, args.latency_ms, args.jitter_ms, args.idle_close_ms))
 
 
 if __name__ == "__main__":
