@@ -88,9 +88,10 @@ def count(result: dict[str, Any], test: Any) -> int:
 
 
 def sample(worker: int, started: float, stop: threading.Event, into: list[Any]) -> None:
+    """Every 10 s: (seconds, worker RSS in MB, 1-min load average)."""
     while not stop.wait(10.0):
         try:
-            into.append((time.monotonic() - started, rss_mb(worker)))
+            into.append((time.monotonic() - started, rss_mb(worker), os.getloadavg()[0]))
         except OSError:
             return  # the server is gone; the main thread reports it
 
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             csrf = fetch_csrf(server.url)  # also renders the page once, before the load
             master, worker = server.process.pid, server.worker()
             started, stop = time.monotonic(), threading.Event()
-            soak["samples"].append((0.0, rss_mb(worker)))
+            soak["samples"].append((0.0, rss_mb(worker), os.getloadavg()[0]))
             soak["master_before"] = rss_mb(master)
             sampler = threading.Thread(target=sample, args=(worker, started, stop, soak["samples"]))
             sampler.start()
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 sampler.join(timeout=30)
             soak["windows"] = math.floor(time.time() / USER_PERIOD) - window + 1
             settle(stub)
-            soak["samples"].append((time.monotonic() - started, rss_mb(worker)))
+            soak["samples"].append((time.monotonic() - started, rss_mb(worker), os.getloadavg()[0]))
             soak["master_after"] = rss_mb(master)
             soak["calls"] = stub.stats()["counts"]
         finally:
@@ -152,7 +153,7 @@ def judge(soak: dict[str, Any], duration: float) -> None:
         failures.append("hammer: never answered 429")
     if soak["errors_logged"]:
         failures.append(f"the server logged {soak['errors_logged']} errors")
-    tail = [mb for at, mb in soak["samples"] if at >= max(duration - PLATEAU_S, duration / 2)]
+    tail = [mb for at, mb, _ in soak["samples"] if at >= max(duration - PLATEAU_S, duration / 2)]
     span = PLATEAU_S if duration >= 2 * PLATEAU_S else duration / 2
     soak["plateau"] = (min(tail), max(tail), span)
 
@@ -172,6 +173,8 @@ def markdown(soak: dict[str, Any], command: str) -> str:
     rows = [
         ("when, how long", f"{soak['started']}, {samples[-1][0]:.0f} s"),
         ("cache", cache),
+        ("machine", f"{os.cpu_count()} CPUs shared with the load generator and other jobs; "
+         f"1-min load average {min(s[2] for s in samples):.1f}–{max(s[2] for s in samples):.1f}"),
         ("verdict", verdict),
         ("mix: requests, rate", f"{mix['requests']} over {soak['connections']} connections, "
          f"{mix['rps']:.0f} req/s"),
@@ -186,9 +189,9 @@ def markdown(soak: dict[str, Any], command: str) -> str:
         ("Cognito calls", calls),
         ("RSS master", f"{soak['master_before']:.1f} MB before, "
          f"{soak['master_after']:.1f} MB after"),
-        ("RSS worker", f"{samples[0][1]:.1f} MB before, peak {max(mb for _, mb in samples):.1f} MB,"
+        ("RSS worker", f"{samples[0][1]:.1f} MB before, peak {max(s[1] for s in samples):.1f} MB,"
          f" {samples[-1][1]:.1f} MB after"),
-        ("worker plateau", f"{low:.1f}–{high:.1f} MB over the last {span / 60:g} min: {flat} "
+        ("worker plateau", f"{low:.1f}–{high:.1f} MB over the last {span / 60:.3g} min: {flat} "
          f"(within {FLAT_MB:g} MB{size})"),
     ]  # fmt: skip
     return "\n".join([
@@ -196,10 +199,12 @@ def markdown(soak: dict[str, Any], command: str) -> str:
         f"`{command}` runs the production server (one gevent process, access log on) with "
         f"{cache}, against a Cognito stand-in answering after 100–200 ms, under a mix of page "
         "views, resets (good and wrong codes) and code requests from ever new usernames and "
-        "addresses, while one connection hammers a single username. Result of the last run:",
+        "addresses, while one connection hammers a single username. The server takes its cache "
+        "from `CACHE_URL` as in production; the plateau is the worker's RSS over the last 10 "
+        "minutes of a run of 20 (`--duration 1200`). Result of the last run:",
         "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), "",
         f"Worker RSS over the run (MB, every {10 * step} s): "
-        + " ".join(f"{mb:.0f}" for _, mb in samples[::step]) + ".", "",
+        + " ".join(f"{s[1]:.0f}" for s in samples[::step]) + ".", "",
         "Each code request (`POST /forgot/`) answers no sooner than `FORGOT_MIN_DURATION`",
         "(1.5 s, so that known and unknown accounts take as long), and the mix's connections",
         "wait for it: that floor is the mix's p99, and it lowers the rate.", "",
