@@ -176,7 +176,7 @@ def markdown(results: list[Result], lighthouse_version: str, where: str) -> str:
     for r in results:
         s = r.scores
         if not s:
-            lines.append(f"| `{r.path}` | {r.form_factor} | " + "— | " * 8)
+            lines.append(f"| `{r.path}` | {r.form_factor} |" + " — |" * 8)
             continue
         lines.append(
             f"| `{r.path}` | {r.form_factor} | {s['performance']} | {s['accessibility']} "
