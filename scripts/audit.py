@@ -55,7 +55,7 @@ END = "<!-- audit:end -->"
 class Result:
     path: str
     form_factor: str
-    scores: dict[str, int]
+    scores: dict[str, int]  # empty: the run failed
     transfer: int
     fcp_ms: float
     lcp_ms: float
@@ -68,33 +68,20 @@ def ensure_lighthouse() -> Path:
     if not LIGHTHOUSE.exists():
         print(f"Installing lighthouse@{LIGHTHOUSE_VERSION} into {LIGHTHOUSE_DIR} …", flush=True)
         LIGHTHOUSE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                "npm",
-                "install",
-                "--prefix",
-                str(LIGHTHOUSE_DIR),
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                f"lighthouse@{LIGHTHOUSE_VERSION}",
-            ],
-            check=True,
-        )
+        npm = f"npm install --prefix {LIGHTHOUSE_DIR} --no-audit --no-fund --loglevel=error"
+        subprocess.run([*npm.split(), f"lighthouse@{LIGHTHOUSE_VERSION}"], check=True)
     return LIGHTHOUSE
 
 
 def lighthouse(url: str, form_factor: str, cookie: str | None, scratch: Path) -> dict[str, Any]:
     """One Lighthouse run; once more if its trace lost the navigation's start."""
     out = scratch / "report.json"
+    options = f"--only-categories={','.join(CATEGORIES)} --output=json --output-path={out} --quiet"
     command = [
         str(ensure_lighthouse()),
         url,
         "--chrome-flags=--headless=new " + " ".join(CHROMIUM_ARGS),
-        "--only-categories=" + ",".join(CATEGORIES),
-        "--output=json",
-        f"--output-path={out}",
-        "--quiet",
+        *options.split(),
         # Lighthouse starts from about:blank. Our pages send Cross-Origin-Opener-Policy,
         # so Chromium moves the page into a new process as its answer arrives, and under
         # load that process's trace can begin after the page's navigationStart

@@ -1,12 +1,9 @@
 """`make bench`: every path beside its floor, side by side in one run.
 
-The scenarios are data (SCENARIOS): a server, a request, the connections, the
-Cognito stand-in's latency and the target. Each is one wrk run against gunicorn
-started as an operator would (environment only, gunicorn.conf.py) in front of the
-stand-in (scripts/latency_stub.py). wrk's script gives every request its own
-username, X-Forwarded-For address and X-Request-ID, and times each answer by its
-status. The worker's CPU time (/proc) over a run, divided by the answers, is the
-CPU per request. The results go between the markers in docs/benchmarks.md.
+Each scenario (SCENARIOS: a server, a request, connections, Cognito's latency, a
+target) is one wrk run against gunicorn started as an operator would, in front of
+the Cognito stand-in (scripts/latency_stub.py). docs/benchmarks.md says how; the
+results go between its markers.
 
     .venv/bin/python scripts/bench.py [--duration 10] [--only REGEX] [--no-write]
 """
@@ -33,7 +30,7 @@ import urllib.request
 from dataclasses import dataclass, replace
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from emulator import free_port
@@ -48,18 +45,13 @@ CLIENT_ID, CLIENT_SECRET = "benchclient0123456789", "bench-client-secret-0123456
 LATENCY_MS, HANG_MS = 200.0, 600_000.0
 P99_MS, BUSY_MS, CPU_X, WRONG_X = LATENCY_MS + 100, 100.0, 2.0, 1.3
 LIMITED_USER, LIMITED_IP = "hammered@example.com", "10.254.0.1"
-BASE_ENV = {  # production, configured as an operator would, pointed at the stand-in
-    "DJANGO_SECRET_KEY": "bench-only-" + "q7Vx2mK9pL4sT8wZ" * 4,
-    "COGNITO_USER_POOL_ID": "us-east-1_bench",
-    "COGNITO_CLIENT_ID": CLIENT_ID,
-    "COGNITO_CLIENT_SECRET": CLIENT_SECRET,
-    "COGNITO_READ_POLICY": "true",
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "TRUSTED_PROXIES": "127.0.0.1",  # wrk plays the load balancer
-    "PWNED_PASSWORDS_URL": "",  # no other service's latency
-}
+BASE_ENV = {  # production, configured as an operator would; wrk plays the load balancer
+    "DJANGO_SECRET_KEY": "bench-only-" + "q7Vx2mK9pL4sT8wZ" * 4, "COGNITO_READ_POLICY": "true",
+    "COGNITO_USER_POOL_ID": "us-east-1_bench", "COGNITO_CLIENT_ID": CLIENT_ID,
+    "COGNITO_CLIENT_SECRET": CLIENT_SECRET, "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_EC2_METADATA_DISABLED": "true",
+    "TRUSTED_PROXIES": "127.0.0.1", "PWNED_PASSWORDS_URL": "",  # no other service's latency
+}  # fmt: skip
 # The servers: a WSGI app and its environment. "floor" also serves the trivial page
 # (scripts/bench_app), and holds its one Cognito slot with a hung call, so that every
 # new submission is answered "busy".
@@ -169,8 +161,7 @@ class Server:
         return sum(1 for line in lines if any(mark in line for mark in marks))
 
 
-@dataclass(frozen=True)
-class Csrf:
+class Csrf(NamedTuple):
     cookie: str  # "name=value"
     token: str
     origin: str
@@ -229,7 +220,7 @@ def start_wrk(url: str, lua: str, conns: int, seconds: float, run: int, workdir:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish_wrk(process: subprocess.Popen[str], timeout: float = 120) -> dict[str, Any]:
+def finish_wrk(process: subprocess.Popen[str], timeout: float = 3600) -> dict[str, Any]:
     out, err = process.communicate(timeout=timeout)
     line = next((x for x in out.splitlines() if x.startswith("WRK_JSON ")), None)
     if process.returncode or line is None:
@@ -247,17 +238,20 @@ class Run:
 
     def wrk(self, server: Server, s: Scenario, csrf: Csrf, seconds: float) -> dict[str, Any]:
         self.runs += 1
-        wrk = start_wrk(
-            server.url, lua_for(s, csrf), s.connections, seconds, self.runs, self.workdir
+        lua = lua_for(s, csrf)
+        return finish_wrk(
+            start_wrk(server.url, lua, s.connections, seconds, self.runs, self.workdir)
         )
-        return finish_wrk(wrk, seconds + 120)
 
     def measure(self, server: Server, s: Scenario, csrf: Csrf, stub: StubProcess) -> None:
         worker = server.worker()
         before = cpu_seconds(worker)
         r = self.wrk(server, s, csrf, self.args.duration)
         answers = sum(v["n"] for v in r["statuses"].values()) or 1
-        r |= {"cpu_ms": (cpu_seconds(worker) - before) * 1000 / answers, "rss": rss_mb(worker)}
+        if server.worker() != worker:  # gunicorn replaced it (a heartbeat timeout): no CPU
+            r |= {"cpu_ms": float("nan"), "rss": 0.0, "replaced": True}
+        else:
+            r |= {"cpu_ms": (cpu_seconds(worker) - before) * 1000 / answers, "rss": rss_mb(worker)}
         settle(stub)
         self.results.setdefault(s.name, []).append(r)
         print(f"{s.name}: {r['rps']:.0f} req/s, {r['cpu_ms']:.2f} ms CPU, {answers_of(r)}")
@@ -270,8 +264,8 @@ class Run:
 
 
 def answers_of(r: dict[str, Any]) -> str:
-    by_status = sorted(r["statuses"].items())
-    return ", ".join(f"{k} x{v['n']} (p99 {v['p99']:.0f} ms)" for k, v in by_status)
+    found = ", ".join(f"{k} x{v['n']} (p99 {v['p99']:.0f} ms)" for k, v in r["statuses"].items())
+    return found + (" (the worker was replaced)" if r.get("replaced") else "")
 
 
 def post_form(base: str, csrf: Csrf, user: str, ip: str) -> int:
@@ -411,6 +405,12 @@ def load_rows(run: Run) -> list[Row]:
     return rows
 
 
+def write_section(path: Path, start: str, end: str, text: str) -> None:
+    """Replace what is between the markers in ``path`` (appended if missing)."""
+    doc, pattern = path.read_text(), re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    path.write_text(pattern.sub(lambda _: text, doc) if start in doc else f"{doc}\n{text}\n")
+
+
 def table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
@@ -429,12 +429,6 @@ def report(run: Run, load: list[str], commit: str) -> str:
          answers_of(r), f"{r['socket_errors']} ({r['timeouts']})", f"{r['rss']:.0f} MB"]
         for s in SCENARIOS if s.name in run.results for r in [run.best(s.name)]
     ]  # fmt: skip
-    variants = [
-        [f"{kind} x{c}", *(f"{r['rps']:.0f} req/s, p99 {r['p99']:.0f} ms" if r else "—"
-                           for v in ("site", "lockstep", "threads")
-                           for r in [run.results.get(f"{kind} x{c} {v}", [None])[0]])]
-        for kind in ("success", "wrong") for c in (32, 64)
-    ]  # fmt: skip
     bare = ", ".join(f"{k} {v:.2f}" for k, v in run.extra.get("bare", {}).items())
     versions = f"Python {platform.python_version()}, Django {django.get_version()}, "
     versions += f"gevent {gevent.__version__}, boto3 {boto3.__version__}"
@@ -446,12 +440,11 @@ def report(run: Run, load: list[str], commit: str) -> str:
         f"before, {load[1]} after); {versions}.",
         table(["target", "measured", "bound", "met"], rows),
         "Every scenario (req/s: all answers; CPU: the worker's, per answer; p50 / p99: "
-        "wrk's, of all answers; by status: from its script):",
+        "wrk's, of all answers; by status: from its script). The production server is `site`; "
+        "`lockstep` has urllib3's check on gevent's own poll (as before), `threads` makes the "
+        "Cognito call in 32 real threads:",
         table(["scenario", "conns", "Cognito", "req/s", "CPU ms", "p50 / p99", "answers",
                "socket errors (timeouts)", "worker RSS"], every),
-        "No lockstep: the production server (urllib3's check without a hub switch), the "
-        "same with gevent's own poll (before), and the Cognito call in 32 real threads:",
-        table(["POST", "production", "gevent's poll", "32 threads"], variants),
         f"The bare boto3 call, CPU ms per call: {bare or 'not run'}.",
         f"Error lines the servers logged: {run.extra.get('errors', {})}.",
         END,
@@ -488,8 +481,7 @@ def main() -> int:
     section = report(run, load, commit)
     print(section)
     if not args.no_write:
-        text, pattern = DOC.read_text(), re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-        DOC.write_text(pattern.sub(lambda _: section, text) if START in text else text + section)
+        write_section(DOC, START, END, section)
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 

@@ -1,20 +1,13 @@
 """`make soak`: the production server under mixed load for a while, against a slow Cognito.
 
-gunicorn with the production configuration (one gevent process) in front of the
-Cognito stand-in (scripts/latency_stub.py) answering after 100-200 ms, with the
-cache the environment names (CACHE_URL, e.g. redis://127.0.0.1:6379/0; else the
-in-memory one). Two wrk processes run side by side for ``--duration`` seconds:
-
-- the mix, ``--connections`` connections: page views, successful resets, wrong
-  codes and code requests, each with its own username and address, so none of
-  our limits applies;
-- the hammer, one connection: every ``--hammer-interval`` seconds a reset for one
-  username from ever new addresses, which our per-username limit must stop (429).
-
-It passes when no request failed (no 5xx, no socket error, only the statuses each
-kind may have) and the hammer was held to the limit. It reports the worker's
-memory every 10 s and its plateau: the range over the last 10 minutes (or the
-last half of a shorter run).
+gunicorn as in production (one gevent process, the cache CACHE_URL names, else the
+in-memory one) in front of the stand-in (scripts/latency_stub.py, 100-200 ms). For
+``--duration`` seconds wrk runs a mix of page views, resets, wrong codes and code
+requests (each with its own username and address), and beside it a hammer: one
+username from ever new addresses, which our per-username limit must stop (429).
+It passes when no request failed and the hammer was held to the limit, and reports
+the worker's RSS every 10 s and its plateau over the last 10 minutes (or the last
+half of a shorter run).
 
     .venv/bin/python scripts/soak.py [--duration 60] [--write-docs]
     CACHE_URL=redis://127.0.0.1:6379/0 .venv/bin/python scripts/soak.py --duration 1200
@@ -34,12 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import LUA_COMMON, PASSWORD, ROOT, Server, fetch_csrf, finish_wrk, rss_mb, settle
-from bench import start_wrk as wrk
+import bench
 from latency_stub import StubProcess
 
-OPERATIONS = ROOT / "docs" / "operations.md"
-HEADING = "## Soak test"
+OPERATIONS = bench.ROOT / "docs" / "operations.md"
+START, END = "<!-- soak:start (written by scripts/soak.py) -->", "<!-- soak:end -->"
 HAMMERED = "hammer%40example.com"
 USER_LIMIT, USER_PERIOD = 20, 900  # RATELIMIT_CONFIRM_USER's default: 20 per 15 minutes
 PLATEAU_S, FLAT_MB, REDIS_MB = 600, 5.0, 90.0  # issue 19: flat within 5 MB, 90 MB with Redis
@@ -91,7 +83,7 @@ def sample(worker: int, started: float, stop: threading.Event, into: list[Any]) 
     """Every 10 s: (seconds, worker RSS in MB, 1-min load average)."""
     while not stop.wait(10.0):
         try:
-            into.append((time.monotonic() - started, rss_mb(worker), os.getloadavg()[0]))
+            into.append((time.monotonic() - started, bench.rss_mb(worker), os.getloadavg()[0]))
         except OSError:
             return  # the server is gone; the main thread reports it
 
@@ -103,34 +95,36 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     env = {"CACHE_URL": soak["cache"]} if soak["cache"] else {}
     jitter = args.latency_max - args.latency_min
     with StubProcess(args.latency_min, jitter) as stub:
-        server = Server("site", stub, workdir, **env)
+        server = bench.Server("site", stub, workdir, **env)
         try:
-            csrf = fetch_csrf(server.url)  # also renders the page once, before the load
-            master, worker = server.process.pid, server.worker()
+            csrf = bench.fetch_csrf(server.url)  # also renders the page once, before the load
+            worker = server.worker()
             started, stop = time.monotonic(), threading.Event()
-            soak["samples"].append((0.0, rss_mb(worker), os.getloadavg()[0]))
-            soak["master_before"] = rss_mb(master)
+            soak["samples"].append((0.0, bench.rss_mb(worker), os.getloadavg()[0]))
             sampler = threading.Thread(target=sample, args=(worker, started, stop, soak["samples"]))
             sampler.start()
             window = math.floor(time.time() / USER_PERIOD)
             fill = {"COOKIE": csrf.cookie, "ORIGIN": csrf.origin, "TOKEN": csrf.token,
-                    "PASSWORD": PASSWORD, "HAMMERED": HAMMERED,
+                    "PASSWORD": bench.PASSWORD, "HAMMERED": HAMMERED,
                     "INTERVAL": str(int(args.hammer_interval * 1000))}  # fmt: skip
             scripts = [MIX, HAMMER]
             for name, value in fill.items():
-                scripts = [LUA_COMMON + script.replace(name, value) for script in scripts]
+                scripts = [bench.LUA_COMMON + script.replace(name, value) for script in scripts]
             try:
-                mix = wrk(server.url, scripts[0], args.connections, args.duration, 1, workdir)
-                hammer = wrk(server.url, scripts[1], 1, args.duration, 2, workdir)
-                soak["mix"] = finish_wrk(mix, args.duration + 120)
-                soak["hammer"] = finish_wrk(hammer, 60)
+                mix = bench.start_wrk(
+                    server.url, scripts[0], args.connections, args.duration, 1, workdir
+                )
+                hammer = bench.start_wrk(server.url, scripts[1], 1, args.duration, 2, workdir)
+                soak["mix"] = bench.finish_wrk(mix)
+                soak["hammer"] = bench.finish_wrk(hammer)
             finally:
                 stop.set()
                 sampler.join(timeout=30)
             soak["windows"] = math.floor(time.time() / USER_PERIOD) - window + 1
-            settle(stub)
-            soak["samples"].append((time.monotonic() - started, rss_mb(worker), os.getloadavg()[0]))
-            soak["master_after"] = rss_mb(master)
+            bench.settle(stub)
+            soak["samples"].append(
+                (time.monotonic() - started, bench.rss_mb(worker), os.getloadavg()[0])
+            )
             soak["calls"] = stub.stats()["counts"]
         finally:
             server.stop()
@@ -172,7 +166,6 @@ def markdown(soak: dict[str, Any], command: str) -> str:
     cache = "Redis (`CACHE_URL`)" if redis else "the in-memory cache (no `CACHE_URL`)"
     rows = [
         ("when, how long", f"{soak['started']}, {samples[-1][0]:.0f} s"),
-        ("cache", cache),
         ("machine", f"{os.cpu_count()} CPUs shared with the load generator and other jobs; "
          f"1-min load average {min(s[2] for s in samples):.1f}–{max(s[2] for s in samples):.1f}"),
         ("verdict", verdict),
@@ -187,40 +180,17 @@ def markdown(soak: dict[str, Any], command: str) -> str:
          f" went through (limit {USER_LIMIT} per 15-min window, {soak['windows']} window(s)), "
          f"{count(hammer, lambda s: s == 429)} answered 429"),
         ("Cognito calls", calls),
-        ("RSS master", f"{soak['master_before']:.1f} MB before, "
-         f"{soak['master_after']:.1f} MB after"),
         ("RSS worker", f"{samples[0][1]:.1f} MB before, peak {max(s[1] for s in samples):.1f} MB,"
          f" {samples[-1][1]:.1f} MB after"),
         ("worker plateau", f"{low:.1f}–{high:.1f} MB over the last {span / 60:.3g} min: {flat} "
          f"(within {FLAT_MB:g} MB{size})"),
     ]  # fmt: skip
+    series = " ".join(f"{s[1]:.0f}" for s in samples[::step])
     return "\n".join([
-        HEADING, "",
-        f"`{command}` runs the production server (one gevent process, access log on) with "
-        f"{cache}, against a Cognito stand-in answering after 100–200 ms, under a mix of page "
-        "views, resets (good and wrong codes) and code requests from ever new usernames and "
-        "addresses, while one connection hammers a single username. The server takes its cache "
-        "from `CACHE_URL` as in production; the plateau is the worker's RSS over the last 10 "
-        "minutes of a run of 20 (`--duration 1200`). Result of the last run:",
-        "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), "",
-        f"Worker RSS over the run (MB, every {10 * step} s): "
-        + " ".join(f"{s[1]:.0f}" for s in samples[::step]) + ".", "",
-        "Each code request (`POST /forgot/`) answers no sooner than `FORGOT_MIN_DURATION`",
-        "(1.5 s, so that known and unknown accounts take as long), and the mix's connections",
-        "wait for it: that floor is the mix's p99, and it lowers the rate.", "",
+        START, f"`{command}`, {cache}:", "", "| | |", "|---|---|",
+        *(f"| {k} | {v} |" for k, v in rows), "",
+        f"Worker RSS over the run (MB, every {10 * step} s): {series}.", END,
     ])  # fmt: skip
-
-
-def write_section(text: str) -> None:
-    """Replace the soak section of docs/operations.md (or append it); nothing else."""
-    doc = OPERATIONS.read_text()
-    start = doc.find("\n" + HEADING + "\n")
-    if start == -1:
-        OPERATIONS.write_text(doc.rstrip("\n") + "\n\n" + text)
-        return
-    end = doc.find("\n## ", start + 1)
-    after = doc[end + 1 :] if end != -1 else ""
-    OPERATIONS.write_text(doc[: start + 1] + text + ("\n" + after if after else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(soak, command)
     print(text)
     if args.write_docs:
-        write_section(text)
-        print(f"recorded in {OPERATIONS.relative_to(ROOT)}")
+        bench.write_section(OPERATIONS, START, END, text)
+        print(f"recorded in {OPERATIONS.relative_to(bench.ROOT)}")
     return 1 if soak["failures"] else 0
 
 

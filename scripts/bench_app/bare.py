@@ -40,27 +40,17 @@ def call(client: Any, code: str, times: int) -> None:
         hashed = secret_hash(username=user, client_id=client_id, client_secret=secret)
         with contextlib.suppress(botocore.exceptions.ClientError):
             client.confirm_forgot_password(
-                ClientId=client_id,
-                Username=user,
-                SecretHash=hashed,
-                ConfirmationCode=code,
-                Password=password,
-                UserContextData={"IpAddress": "10.1.0.1"},
-            )
+                ClientId=client_id, Username=user, SecretHash=hashed, ConfirmationCode=code,
+                Password=password, UserContextData={"IpAddress": "10.1.0.1"},
+            )  # fmt: skip
 
 
 found = {}
 each = int(calls) // 32
 for validation in (True, False):
-    config = Config(
-        connect_timeout=2,
-        read_timeout=5,
-        max_pool_connections=32,
-        tcp_keepalive=True,
-        retries={"mode": "standard", "total_max_attempts": 1},
-        signature_version=UNSIGNED,
-        parameter_validation=validation,
-    )
+    config = Config(connect_timeout=2, read_timeout=5, max_pool_connections=32,
+                    tcp_keepalive=True, retries={"mode": "standard", "total_max_attempts": 1},
+                    signature_version=UNSIGNED, parameter_validation=validation)  # fmt: skip
     client = boto3.client("cognito-idp", region_name="us-east-1", endpoint_url=url, config=config)
     for kind, code in (("success", "123456"), ("error", "bad123")):
         gevent.joinall([gevent.spawn(call, client, code, 4) for _ in range(32)])  # warm

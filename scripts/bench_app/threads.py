@@ -25,14 +25,11 @@ _clients: dict[tuple[int, int], BaseClient] = {}
 
 def _in_a_thread(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
     key = (_thread_id(), id(client))  # the site's public client, or its signed one
+    meta = client.meta
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.client(
-                "cognito-idp",
-                region_name=client.meta.region_name,
-                endpoint_url=client.meta.endpoint_url,
-                config=client.meta.config,
-            )
+            where = {"region_name": meta.region_name, "endpoint_url": meta.endpoint_url}
+            _clients[key] = boto3.client("cognito-idp", config=meta.config, **where)  # type: ignore[call-overload]
     try:
         return _send(_clients[key], operation, params), None
     except Exception as exc:  # raised in the request's greenlet (the pool would log it)
