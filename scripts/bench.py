@@ -303,21 +303,23 @@ def floor_section(run: Run, scenarios: list[Scenario]) -> None:
 
 
 def load_section(run: Run, scenarios: list[Scenario]) -> None:
-    """POSTs with Cognito's latency on a fresh server of each kind, each run warmed up."""
+    """POSTs with Cognito's latency, each on a fresh server (nothing left from the last
+    run: calls in flight, an open breaker), warmed up first."""
     with StubProcess(LATENCY_MS) as stub:
-        for name in dict.fromkeys(s.server for s in scenarios):
-            server = Server(name, stub, run.workdir)
+        for s in scenarios:
+            stub.configure(s.latency_ms)
+            server = Server(s.server, stub, run.workdir)
             try:
                 csrf = fetch_csrf(server.url)
-                for s in (s for s in scenarios if s.server == name):
-                    stub.configure(s.latency_ms)
-                    warm = replace(s, connections=min(s.connections, 32))
-                    run.wrk(server, warm, csrf, run.args.warmup)
-                    settle(stub)
-                    run.measure(server, s, csrf, stub)
+                run.wrk(
+                    server, replace(s, connections=min(s.connections, 32)), csrf, run.args.warmup
+                )
+                settle(stub)
+                run.measure(server, s, csrf, stub)
             finally:
                 server.stop()
-            run.extra.setdefault("errors", {})[name] = server.errors()
+            errors = run.extra.setdefault("errors", {})
+            errors[s.server] = errors.get(s.server, 0) + server.errors()
         run.extra["bare"] = bare_call(stub.url, run.args.bare_calls)
 
 
