@@ -71,7 +71,9 @@ def sent(settings: Any) -> Iterator[tuple[Stubber, list[tuple[str, dict[str, Any
 def _check(captured: list[tuple[str, dict[str, Any]]]) -> None:
     (operation, params) = captured.pop()
     assert_valid_request(operation, params)
-    report = ParamValidator().validate(params, SHAPES.operation_model(operation).input_shape)
+    shape = SHAPES.operation_model(operation).input_shape
+    assert shape is not None
+    report = ParamValidator().validate(params, shape)
     assert not report.has_errors(), report.generate_report()
 
 
