@@ -228,6 +228,12 @@ if COGNITO_MAX_IN_FLIGHT < 1 or COGNITO_BREAKER_FAILURES < 1 or COGNITO_BREAKER_
 COGNITO_MAX_POOL_CONNECTIONS = env.int(
     "COGNITO_MAX_POOL_CONNECTIONS", default=COGNITO_MAX_IN_FLIGHT
 )
+# A smaller pool would open and close a connection for every call over it, under load.
+if COGNITO_MAX_POOL_CONNECTIONS < COGNITO_MAX_IN_FLIGHT:
+    raise ImproperlyConfigured(
+        "COGNITO_MAX_POOL_CONNECTIONS must be at least COGNITO_MAX_IN_FLIGHT "
+        f"({COGNITO_MAX_IN_FLIGHT}): every call in flight needs a pooled connection."
+    )
 # A POST body must arrive within this many seconds (gevent worker); a slow
 # client then gets 408 instead of holding its connection open.
 REQUEST_BODY_TIMEOUT = env.float("REQUEST_BODY_TIMEOUT", default=10.0)

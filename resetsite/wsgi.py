@@ -8,6 +8,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resetsite.settings")
 
 application = get_wsgi_application()
 
+# The gevent worker has patched the standard library by now: urllib3's check of a
+# pooled connection to Cognito must not yield to the hub (resetsite/nohubpoll.py).
+from resetsite import nohubpoll  # noqa: E402
+
+nohubpoll.install()
+
 # Create the Cognito client and load the password policy before the first request.
 from accounts import cognito  # noqa: E402
 
