@@ -20,7 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import cognito, flows, messages
+from . import cognito_pool, flows, messages
 from .cognito import CognitoError, Kind
 from .colors import Palette
 from .forms import ForgotForm, ResetForm, common_passwords_for
@@ -34,7 +34,12 @@ SESSION_NEXT = "reset_next"
 # Codes are short; a longer value in a link is not a code and must not bloat the cookie.
 LINK_CODE_MAX = 256
 # Failures the person can't fix in the form: the page shows SUPPORT_URL or SUPPORT_EMAIL.
-SUPPORT_KINDS = frozenset(Kind) - {Kind.CODE_INVALID, Kind.PASSWORD_REJECTED, Kind.PASSWORD_REUSED}
+# (Not for busy answers: they go through by themselves.)
+SUPPORT_KINDS = (
+    frozenset(Kind)
+    - {Kind.CODE_INVALID, Kind.PASSWORD_REJECTED, Kind.PASSWORD_REUSED}
+    - messages.AUTO_RETRY
+)
 
 
 def _safe_next(url: str) -> str:
@@ -76,6 +81,7 @@ def _render_reset(
         "show_support": bool(problem and problem.kind in SUPPORT_KINDS),
         "user_pool_id": settings.COGNITO_USER_POOL_ID,
         "client_id": settings.COGNITO_CLIENT_ID,
+        **_retry_context(problem, "confirm"),
     }
     response = render(request, "accounts/reset.html", context, status=status)
     return _with_retry_after(response, problem)
@@ -91,6 +97,18 @@ def _add_failure(
     form.add_error(field, str(message or messages.COGNITO[error.kind].message))
     if error.retry_after and error.kind is Kind.RATE_LIMITED:
         form.add_error(None, messages.retry_text(error.retry_after))
+
+
+def _retry_context(error: CognitoError | None, action: str) -> dict[str, Any]:
+    """Busy for everyone: when the form will be sent again (the page's countdown, from
+    ``retry_after``), or when to press again without JavaScript (``retry_line``)."""
+    if not (error and error.retry_after and error.kind in messages.AUTO_RETRY):
+        return {}
+    return {
+        "retry_after": error.retry_after,
+        "retry_line": messages.press_again(error.retry_after, messages.BUTTONS[action]),
+        "retry_countdown": messages.COUNTDOWN,
+    }
 
 
 def _with_retry_after(response: HttpResponse, error: CognitoError | None) -> HttpResponse:
@@ -136,7 +154,7 @@ def reset(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:done")
         return _render_done(request)
 
-    policy = cognito.password_policy()
+    policy = cognito_pool.password_policy()
     if request.method != "POST":
         form = ResetForm(
             policy=policy,
@@ -228,7 +246,12 @@ def forgot(request: HttpRequest) -> HttpResponse:
         response = render(
             request,
             "accounts/forgot.html",
-            {"form": form, "problem_kind": error.kind, "show_support": error.kind in SUPPORT_KINDS},
+            {
+                "form": form,
+                "problem_kind": error.kind,
+                "show_support": error.kind in SUPPORT_KINDS,
+                **_retry_context(error, "forgot"),
+            },
             status=problem.status,
         )
         return _with_retry_after(response, error)
@@ -265,7 +288,7 @@ def demo_sign_in(request: HttpRequest) -> HttpResponse:
         elif not is_valid_username(username) or len(password) > PASSWORD_MAX:
             outcome = "refused"
         else:
-            works = cognito.demo_try_sign_in(username, password)
+            works = cognito_pool.demo_try_sign_in(username, password)
             outcome = {True: "works", False: "refused", None: "unknown"}[works]
     context = {"username": username, "outcome": outcome}
     return render(request, "accounts/demo_sign_in.html", context, status=status)

@@ -53,6 +53,7 @@ class FaultProxy:
                             "operation": target.rsplit(".", 1)[-1],
                             "body": parsed,
                             "headers": dict(self.headers),
+                            "at": time.monotonic(),
                         }
                     )
                 proxy.handle(self, target, body)

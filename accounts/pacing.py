@@ -1,0 +1,183 @@
+"""Pacing calls to Cognito's account-wide quota: every caller waits its turn.
+
+ForgotPassword and ConfirmForgotPassword share one quota of about 30 calls a
+second for the whole AWS account and region; past it Cognito refuses calls
+(TooManyRequestsException). The site keeps under a share of it
+(COGNITO_QUOTA_RPS) with GCRA, the generic cell rate algorithm, used to
+schedule rather than to refuse: each caller atomically reserves the next free
+send time ("slot"), one interval after the previous caller's, and sleeps until
+it. So callers are served in the order they arrived, and the calls leave evenly
+spaced, never in bursts. A caller whose slot is more than ``max_wait`` away
+reserves nothing and is refused at once, with an estimate of when its turn
+would come: refused callers are promised successive slots after the queue, so
+that they do not all come back at the same moment.
+
+- ``reserve``: the pure step, on a state and a clock reading (tested alone).
+- ``LocalPacer``: the step under a lock, for one process (the in-memory cache).
+- ``RedisPacer``: the same step in one Lua script, atomic in Redis, for every
+  instance sharing the cache; Redis's own clock, so the instances' clocks
+  don't matter.
+- ``FallbackPacer``: Redis while it answers; else the local pacer, logged once,
+  and Redis tried again later. Pacing never fails a request.
+
+No Django, no boto3. Waiting is ``time.sleep``: a greenlet's under gevent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+# How far ahead refused callers are promised a turn: Retry-After stays under a minute.
+HORIZON = 60.0
+
+
+@dataclass(frozen=True)
+class State:
+    tat: float = 0.0  # the "theoretical arrival time": the next free slot
+    promised: float = 0.0  # the last slot promised to a refused caller
+
+
+@dataclass(frozen=True)
+class Decision:
+    admitted: bool
+    wait: float  # admitted: seconds to sleep before sending; refused: seconds until its turn
+
+
+def reserve(
+    state: State, now: float, *, interval: float, max_wait: float, horizon: float = HORIZON
+) -> tuple[Decision, State]:
+    """One caller asks for a slot at ``now``; the decision and the new state."""
+    tat = max(state.tat, now)
+    wait = tat - now
+    if wait <= max_wait:
+        return Decision(True, wait), State(tat + interval, state.promised)
+    promised = min(max(state.promised, tat) + interval, now + max(horizon, max_wait))
+    return Decision(False, promised - now), State(state.tat, promised)
+
+
+class Pacer(Protocol):
+    def reserve(self) -> Decision: ...
+
+
+class LocalPacer:
+    """This process's callers only (the default in-memory cache: one process)."""
+
+    def __init__(
+        self, rate: float, max_wait: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate <= 0 or max_wait < 0:
+            raise ValueError("a pacer needs a rate above 0 and a max_wait of at least 0")
+        self.interval = 1.0 / rate
+        self.max_wait = max_wait
+        self._clock = clock
+        self._state = State()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> Decision:
+        with self._lock:
+            decision, self._state = reserve(
+                self._state, self._clock(), interval=self.interval, max_wait=self.max_wait
+            )
+        return decision
+
+
+# The same step as reserve(), in microseconds, on Redis's clock (or ARGV[4], for tests).
+# KEYS[1]: a hash {tat, promised}. ARGV: interval, max_wait, horizon[, now].
+# Returns {admitted (0 or 1), wait}.
+LUA = """
+local now
+if ARGV[4] then now = tonumber(ARGV[4]) else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local interval, max_wait, horizon = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local stored = redis.call('HMGET', KEYS[1], 'tat', 'promised')
+local tat = math.max(tonumber(stored[1]) or 0, now)
+local promised = tonumber(stored[2]) or 0
+local result
+if tat - now <= max_wait then
+  result = {1, tat - now}
+  tat = tat + interval
+else
+  promised = math.min(math.max(promised, tat) + interval, now + math.max(horizon, max_wait))
+  result = {0, promised - now}
+end
+redis.call('HSET', KEYS[1], 'tat', string.format('%d', tat),
+  'promised', string.format('%d', promised))
+redis.call('PEXPIRE', KEYS[1], math.ceil((math.max(tat, promised) - now) / 1000) + 1000)
+return result
+"""
+MICRO = 1_000_000
+
+
+class RedisPacer:
+    """Every instance that shares the Redis: one atomic script call per caller."""
+
+    def __init__(self, client: Any, key: str, rate: float, max_wait: float) -> None:
+        if rate <= 0 or max_wait < 0:
+            raise ValueError("a pacer needs a rate above 0 and a max_wait of at least 0")
+        self.key = key
+        self.args = [round(MICRO / rate), round(max_wait * MICRO), round(HORIZON * MICRO)]
+        self._script = client.register_script(LUA)
+
+    def reserve(self, now: float | None = None) -> Decision:
+        """``now`` (seconds) only in tests; otherwise Redis's clock decides."""
+        extra = [] if now is None else [round(now * MICRO)]
+        admitted, wait = self._script(keys=[self.key], args=[*self.args, *extra])
+        return Decision(bool(admitted), int(wait) / MICRO)
+
+
+class FallbackPacer:
+    """The shared pacer while it answers; else this process's own, and the shared
+    one tried again after ``retry_after`` seconds. Each switch is logged once."""
+
+    def __init__(
+        self,
+        shared: Pacer,
+        local: LocalPacer,
+        *,
+        retry_after: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.shared = shared
+        self.local = local
+        self.retry_after = retry_after
+        self._clock = clock
+        self._down_until: float | None = None
+
+    def reserve(self) -> Decision:
+        down_until = self._down_until
+        if down_until is None or self._clock() >= down_until:
+            try:
+                decision = self.shared.reserve()
+            except Exception as exc:  # Redis down, slow or refusing: pace on our own
+                if self._down_until is None:
+                    logger.warning(
+                        "pacing_shared_unavailable",
+                        extra={"error": type(exc).__name__, "fallback": "per_process"},
+                    )
+                self._down_until = self._clock() + self.retry_after
+            else:
+                if down_until is not None:
+                    self._down_until = None
+                    logger.warning("pacing_shared_restored")
+                return decision
+        return self.local.reserve()
+
+
+def redis_pacer(
+    url: str, options: dict[str, Any], key: str, rate: float, max_wait: float
+) -> RedisPacer:
+    """A RedisPacer on its own client for ``url`` (the cache's), with its timeouts."""
+    import redis
+
+    timeouts = {k: options[k] for k in ("socket_connect_timeout", "socket_timeout") if k in options}
+    client = redis.Redis.from_url(url, **timeouts)
+    return RedisPacer(client, key, rate, max_wait)
