@@ -58,7 +58,7 @@ def reserve(
     wait = tat - now
     if wait <= max_wait:
         return Decision(True, wait), State(tat + interval, state.promised)
-    promised = min(max(state.promised, tat) + interval, now + max(horizon, max_wait))
+    promised = min(max(state.promised + interval, tat), now + max(horizon, max_wait))
     return Decision(False, promised - now), State(state.tat, promised)
 
 
@@ -106,7 +106,7 @@ if tat - now <= max_wait then
   result = {1, tat - now}
   tat = tat + interval
 else
-  promised = math.min(math.max(promised, tat) + interval, now + math.max(horizon, max_wait))
+  promised = math.min(math.max(promised + interval, tat), now + math.max(horizon, max_wait))
   result = {0, promised - now}
 end
 redis.call('HSET', KEYS[1], 'tat', string.format('%d', tat),
