@@ -9,7 +9,10 @@ the three calls the site makes:
 - ``ForgotPassword``: a masked ``CodeDeliveryDetails``;
 - ``DescribeUserPool``: a pool with ``POLICY`` as its password policy.
 
-Each answer waits ``latency_ms`` plus a uniform random ``0..jitter_ms``.
+Each answer waits ``latency_ms`` plus a uniform random ``0..jitter_ms``. With
+``--quota-rps N``, ForgotPassword and ConfirmForgotPassword share a token bucket of
+N a second (burst N), as Cognito's account-wide quota: past it they get
+``TooManyRequestsException``; the stats count the calls of each second.
 Control endpoints (loopback only, like the server):
 
 - ``GET /__stats``: JSON counts per operation, and how many calls carried a
@@ -32,6 +35,8 @@ import select
 import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -46,12 +51,46 @@ POLICY: dict[str, Any] = {
 }
 MAX_BODY = 1 << 20
 JSON_TYPE = "application/x-amz-json-1.1"
+QUOTA_CALLS = ("ForgotPassword", "ConfirmForgotPassword")
+
+
+class TokenBucket:
+    """Cognito's account-wide quota: ``rate`` calls a second, a burst of ``rate``.
+    Counts the calls that arrive (and those refused) in each second since the first."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.first = self.stamp = 0.0
+        self.arrived: Counter[int] = Counter()
+        self.refused: Counter[int] = Counter()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if not self.arrived:
+                self.first = self.stamp = now
+            self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            second = int(now - self.first)
+            self.arrived[second] += 1
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            self.refused[second] += 1
+            return False
+
+    def per_second(self) -> list[int]:
+        """Calls that arrived in each second since the first (throttled ones too)."""
+        return [self.arrived[s] for s in range(max(self.arrived, default=-1) + 1)]
 
 
 class Stub:
-    def __init__(self, latency_ms: float, jitter_ms: float) -> None:
+    def __init__(self, latency_ms: float, jitter_ms: float, quota_rps: float = 0) -> None:
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
+        self.bucket = TokenBucket(quota_rps) if quota_rps > 0 else None
         self.counts: Counter[str] = Counter()
         self.open_connections = 0
         self.max_open_connections = 0
@@ -60,9 +99,12 @@ class Stub:
         extra = random.uniform(0, self.jitter_ms) if self.jitter_ms > 0 else 0.0
         return (self.latency_ms + extra) / 1000.0
 
-    def answer(self, target: str, body: bytes) -> tuple[int, bytes]:
+    def answer(self, target: str, body: bytes, throttled: bool = False) -> tuple[int, bytes]:
         operation = target.rsplit(".", 1)[-1]
         self.counts[operation] += 1
+        if throttled:
+            self.counts["throttled"] += 1
+            return 400, _error("TooManyRequestsException", "Rate exceeded")
         try:
             params = json.loads(body or b"{}")
         except ValueError:
@@ -135,8 +177,11 @@ class Stub:
             self.jitter_ms = float(change.get("jitter_ms", self.jitter_ms))
             status, payload, ctype = 200, self.stats(), "application/json"
         else:
+            target = headers.get("x-amz-target", "")
+            bucket = self.bucket if target.endswith(QUOTA_CALLS) else None
+            throttled = bucket is not None and not bucket.take()
             await asyncio.sleep(self.delay())
-            status, payload = self.answer(headers.get("x-amz-target", ""), body)
+            status, payload = self.answer(target, body, throttled)
             ctype = JSON_TYPE
         reason = "OK" if status == 200 else "Bad Request"
         writer.write(
@@ -160,6 +205,7 @@ class Stub:
                 "jitter_ms": self.jitter_ms,
                 "open_connections": self.open_connections,
                 "max_open_connections": self.max_open_connections,
+                "per_second": self.bucket.per_second() if self.bucket else [],
             }
         ).encode()
 
@@ -168,8 +214,8 @@ def _error(code: str, message: str) -> bytes:
     return json.dumps({"__type": code, "message": message}).encode()
 
 
-async def serve(port: int, latency_ms: float, jitter_ms: float) -> None:
-    stub = Stub(latency_ms, jitter_ms)
+async def serve(port: int, latency_ms: float, jitter_ms: float, quota_rps: float = 0) -> None:
+    stub = Stub(latency_ms, jitter_ms, quota_rps)
     server = await asyncio.start_server(stub.handle, "127.0.0.1", port, backlog=2048)
     bound = server.sockets[0].getsockname()[1]
     print(f"listening on http://127.0.0.1:{bound}", flush=True)
@@ -187,7 +233,9 @@ async def serve(port: int, latency_ms: float, jitter_ms: float) -> None:
 class StubProcess:
     """The stand-in in its own process (so it never competes for our GIL)."""
 
-    def __init__(self, latency_ms: float, jitter_ms: float = 0.0, port: int = 0) -> None:
+    def __init__(
+        self, latency_ms: float, jitter_ms: float = 0.0, port: int = 0, quota_rps: float = 0
+    ) -> None:
         self.args = [
             sys.executable,
             str(Path(__file__).resolve()),
@@ -197,6 +245,8 @@ class StubProcess:
             str(latency_ms),
             "--jitter-ms",
             str(jitter_ms),
+            "--quota-rps",
+            str(quota_rps),
         ]
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
@@ -253,8 +303,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
+    parser.add_argument("--quota-rps", type=float, default=0, help="0: no quota")
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.port, args.latency_ms, args.jitter_ms))
+    asyncio.run(serve(args.port, args.latency_ms, args.jitter_ms, args.quota_rps))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,12 @@ Modes: "pass", "ok" (an empty success for any call), "500", "throttle", "slow"
 "hang", "reset", "malformed", "malformed_error", "unknown_error", "error:<Code>"
 (any Cognito error code with status 400).
 
+``throttle_next(n)``: the next ``n`` ForgotPassword or ConfirmForgotPassword calls
+get TooManyRequestsException (the account's quota), whatever the mode; then the
+mode again. ``quota(rps)``: a token bucket of ``rps`` a second (burst ``rps``) in
+front of the mode, as Cognito's account-wide quota; ``per_second()`` counts the
+calls it let through in each second since the first.
+
 ``model_invited_users(pool_id)`` adds what moto does not model: in "pass" mode,
 ForgotPassword for a user whose status is FORCE_CHANGE_PASSWORD (invited, never
 signed in) gets Cognito's NotAuthorizedException instead of a code.
@@ -21,6 +27,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from latency_stub import TokenBucket
+
 
 class FaultProxy:
     def __init__(self, upstream: str) -> None:
@@ -29,6 +37,8 @@ class FaultProxy:
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
         self.invited_pool: str | None = None
+        self.throttling = 0
+        self.bucket: TokenBucket | None = None
         self._lock = threading.Lock()
         self._release = threading.Event()
         proxy = self
@@ -79,6 +89,24 @@ class FaultProxy:
         self.delay = delay
         self._release.clear()
 
+    def throttle_next(self, calls: int) -> None:
+        self.throttling = calls
+
+    def quota(self, rps: float) -> None:
+        self.bucket = TokenBucket(rps)
+
+    def per_second(self) -> list[int]:
+        return self.bucket.per_second() if self.bucket else []
+
+    def _throttled(self, target: str) -> bool:
+        if not target.endswith((".ForgotPassword", ".ConfirmForgotPassword")):
+            return False
+        with self._lock:
+            if self.throttling > 0:
+                self.throttling -= 1
+                return True
+        return self.bucket is not None and not self.bucket.take()
+
     def model_invited_users(self, user_pool_id: str) -> None:
         self.invited_pool = user_pool_id
 
@@ -125,6 +153,8 @@ class FaultProxy:
 
     def handle(self, handler: BaseHTTPRequestHandler, target: str, body: bytes) -> None:
         mode = self.mode
+        if self._throttled(target):
+            mode = "throttle"
         if mode.startswith("slow"):  # "slow", or "slow:<mode>" for a slow <mode>
             time.sleep(self.delay)
             mode = mode.partition(":")[2] or "pass"
