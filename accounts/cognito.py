@@ -219,21 +219,19 @@ def guards(cfg: CognitoSettings | None = None) -> tuple[Bulkhead, CircuitBreaker
 
 
 @lru_cache(maxsize=1)
-def _pacer(region: str, rate: float, max_wait: float, redis_url: str) -> pacing.Pacer | None:
+def _pacer(region: str, rate: float, max_wait: float, redis_url: str) -> pacing.Pace | None:
     if rate <= 0:
         return None
-    local = pacing.LocalPacer(rate, max_wait)
     if not redis_url:
-        return local
+        return pacing.local_pace(rate, max_wait)
     # One key per region: the quota is the account's, whoever else shares this Redis.
-    key = f"resetsite:pace:cognito-idp:{region}"
-    options = settings.CACHES["default"].get("OPTIONS", {})
-    return pacing.FallbackPacer(pacing.redis_pacer(redis_url, options, key, rate, max_wait), local)
+    client = pacing.redis_client(redis_url, settings.CACHES["default"].get("OPTIONS", {}))
+    return pacing.shared_pace(client, f"resetsite:pace:cognito-idp:{region}", rate, max_wait)
 
 
-def pacer(cfg: CognitoSettings | None = None) -> pacing.Pacer | None:
-    """The pacer every public call waits on: through Redis when CACHE_URL is one (so
-    across instances), else this process's own; None with COGNITO_QUOTA_RPS=0."""
+def pacer(cfg: CognitoSettings | None = None) -> pacing.Pace | None:
+    """The pace every public call keeps: through Redis when CACHE_URL is one (so across
+    instances), else this process's own; None with COGNITO_QUOTA_RPS=0."""
     cfg = cfg or config()
     cache = settings.CACHES["default"]
     shared = str(cache.get("LOCATION", "")) if "redis" in cache["BACKEND"].lower() else ""
@@ -241,17 +239,15 @@ def pacer(cfg: CognitoSettings | None = None) -> pacing.Pacer | None:
 
 
 def _wait_turn(cfg: CognitoSettings) -> None:
-    """Sleep until this call's slot under the quota; CognitoError(BUSY) if it is too far."""
-    chosen = pacer(cfg)
-    if chosen is None:
+    """Sleep until this call's turn under the quota; CognitoError(BUSY) if it is too far."""
+    pace = pacer(cfg)
+    if pace is None:
         return
-    decision = chosen.reserve()
+    decision = pace.turn()
     if not decision.admitted:
         metrics.busy("pacer")
         raise CognitoError(Kind.BUSY, "PacedOut", soon(decision.wait))
     metrics.pacer_wait(decision.wait)
-    if decision.wait > 0:
-        time.sleep(decision.wait)
 
 
 @sensitive_variables()

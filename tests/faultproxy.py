@@ -7,9 +7,7 @@ Modes: "pass", "ok" (an empty success for any call), "500", "throttle", "slow"
 
 ``throttle_next(n)``: the next ``n`` ForgotPassword or ConfirmForgotPassword calls
 get TooManyRequestsException (the account's quota), whatever the mode; then the
-mode again. ``quota(rps)``: a token bucket of ``rps`` a second (burst ``rps``) in
-front of the mode, as Cognito's account-wide quota; ``per_second()`` counts the
-calls it let through in each second since the first.
+mode again.
 
 ``model_invited_users(pool_id)`` adds what moto does not model: in "pass" mode,
 ForgotPassword for a user whose status is FORCE_CHANGE_PASSWORD (invited, never
@@ -27,8 +25,6 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from latency_stub import TokenBucket
-
 
 class FaultProxy:
     def __init__(self, upstream: str) -> None:
@@ -38,7 +34,6 @@ class FaultProxy:
         self.requests: list[dict[str, Any]] = []
         self.invited_pool: str | None = None
         self.throttling = 0
-        self.bucket: TokenBucket | None = None
         self._lock = threading.Lock()
         self._release = threading.Event()
         proxy = self
@@ -92,12 +87,6 @@ class FaultProxy:
     def throttle_next(self, calls: int) -> None:
         self.throttling = calls
 
-    def quota(self, rps: float) -> None:
-        self.bucket = TokenBucket(rps)
-
-    def per_second(self) -> list[int]:
-        return self.bucket.per_second() if self.bucket else []
-
     def _throttled(self, target: str) -> bool:
         if not target.endswith((".ForgotPassword", ".ConfirmForgotPassword")):
             return False
@@ -105,7 +94,7 @@ class FaultProxy:
             if self.throttling > 0:
                 self.throttling -= 1
                 return True
-        return self.bucket is not None and not self.bucket.take()
+        return False
 
     def model_invited_users(self, user_pool_id: str) -> None:
         self.invited_pool = user_pool_id
