@@ -46,8 +46,8 @@
   // replaces ours, and this script runs again on it), with the passwords put back. One
   // listener for the page's whole life: the first run of this script adds it.
   var root = doc.documentElement;
-  var self = doc.currentScript && doc.currentScript.src;
-  if (self && window.fetch && window.DOMParser && !root.hasAttribute("data-sends")) {
+  var source = doc.currentScript && doc.currentScript.src;
+  if (source && window.fetch && window.DOMParser && !root.hasAttribute("data-sends")) {
     root.setAttribute("data-sends", "");
     doc.addEventListener("submit", sendInBackground);
   }
@@ -92,7 +92,7 @@
     }
     if (busy) { wait(seconds, false); }
     var again = doc.createElement("script");
-    again.src = self;  // binds the checklist, show/hide and focus to the new <main>
+    again.src = source;  // binds the checklist, show/hide and focus to the new <main>
     doc.head.appendChild(again);
   }
 
@@ -109,27 +109,32 @@
     }
   }
 
-  // "We'll try again in 7 seconds": counts down on the page every second (hidden from
-  // screen readers, who hear the sentence once), then sends the form again.
+  // "We'll try again in 7 seconds": counts down on the page every second, hidden from
+  // screen readers, who hear the sentence once: in the error summary the first time,
+  // then from the form's polite status line. Then it sends the form again.
   function wait(seconds, repeat) {
     var line = doc.getElementById("retry-line");
     var template = line.getAttribute("data-t-retry");
-    var said = doc.createElement("span"), shown = doc.createElement("span");
-    said.className = "vh";
-    shown.setAttribute("aria-hidden", "true");
     var left = seconds;
     function when(n) {
       try {
         return new Intl.RelativeTimeFormat(root.lang, { numeric: "always" }).format(n, "second");
       } catch (e) { return n + " s"; }
     }
-    said.textContent = template.replace("%(when)s", when(left));
-    shown.textContent = said.textContent;
-    line.textContent = "";
-    line.appendChild(said);
-    line.appendChild(shown);
+    var shown = line.querySelector("[aria-hidden]");
+    if (!shown) {
+      var said = doc.createElement("span");
+      said.className = "vh";
+      said.textContent = template.replace("%(when)s", when(left));
+      shown = doc.createElement("span");
+      shown.setAttribute("aria-hidden", "true");
+      line.textContent = "";
+      line.appendChild(said);
+      line.appendChild(shown);
+    }
+    shown.textContent = template.replace("%(when)s", when(left));
     var status = doc.querySelector("form[data-background] > [role=status]");
-    if (repeat && status) { status.textContent = said.textContent; }
+    if (repeat && status) { status.textContent = shown.textContent; }
     function tick() {
       left -= 1;
       if (left > 0) {

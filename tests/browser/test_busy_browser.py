@@ -109,6 +109,26 @@ def test_fixing_the_code_after_a_wrong_one_is_one_press(
     assert csp_errors == []
 
 
+def test_busy_twice_says_so_politely_and_still_gets_there(
+    reset: Reset, reset_site: Any, proxy: FaultProxy
+) -> None:
+    page = reset.page
+    reset.open_link(USERNAME, reset_site.request_code(USERNAME))
+    reset.fill_passwords()
+    proxy.throttle_next(4)  # two answers in a row are "busy" (each call is tried twice)
+    reset.submit()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    said = page.locator("#retry-line .vh").text_content()
+    # The second time the page stays as it is; the form's polite status says when.
+    status = page.locator("#form-status")
+    expect(status).to_have_text(COUNTDOWN, timeout=15_000)
+    expect(page.locator("#retry-line .vh")).to_have_text(said or "")  # not said again
+    expect(page).to_have_url(f"{reset.base}/reset/done/", timeout=20_000)
+    assert len(proxy.calls("ConfirmForgotPassword")) == 5  # 2 + 2 throttled, then through
+    assert reset_site.can_sign_in(USERNAME, NEW_PASSWORD)
+
+
 def test_the_countdown_passes_axe(reset: Reset, reset_site: Any, proxy: FaultProxy) -> None:
     from tests.browser.test_accessibility import axe_violations
 
