@@ -35,7 +35,7 @@ def refusal(action: str, *, username: str, client_ip: str | None) -> CognitoErro
 
 def _refusal(action: str, *, username: str, client_ip: str | None) -> CognitoError | None:
     if shedding.shedder(settings.SHED_LAG).saturated():
-        return CognitoError(Kind.BUSY, "Shed", shedding.RETRY_AFTER)
+        return CognitoError(Kind.BUSY, "Shed", cognito.soon(shedding.RETRY_AFTER))
     over = ratelimit.peek_scope(action, username, client_ip)
     if over is not None:
         scope, wait = over
@@ -45,5 +45,5 @@ def _refusal(action: str, *, username: str, client_ip: str | None) -> CognitoErr
     if breaker.refusing():
         return CognitoError(Kind.CIRCUIT_OPEN, "CircuitOpen", breaker.retry_after())
     if bulkhead.full:
-        return CognitoError(Kind.BUSY, "Busy", cognito.BUSY_RETRY_AFTER)
+        return CognitoError(Kind.BUSY, "Busy", cognito.soon(cognito.BUSY_RETRY_AFTER))
     return None

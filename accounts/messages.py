@@ -5,7 +5,7 @@ from http import HTTPStatus
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from .cognito import Kind
 
@@ -133,11 +133,15 @@ COGNITO = {
         None,
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
+    # Busy for everyone (our pacing, or Cognito's quota): said with when it will be
+    # sent again (press_again, or the page's own countdown).
     Kind.BUSY: Problem(
-        _(
-            "A lot of people are resetting their password right now, so we didn't send "
-            "yours and nothing was changed. Try again in a moment."
-        ),
+        _("A lot of people are resetting their password right now. Nothing was changed."),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+    Kind.THROTTLED: Problem(
+        _("A lot of people are resetting their password right now. Nothing was changed."),
         None,
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
@@ -153,6 +157,9 @@ COGNITO = {
     ),
 }
 
+# The answers the page sends again by itself, after Retry-After (reset.js).
+AUTO_RETRY = frozenset({Kind.BUSY, Kind.THROTTLED})
+
 # /forgot/ says what did not happen in its own words: no code was sent.
 FORGOT = {
     Kind.UNAVAILABLE: Problem(
@@ -161,10 +168,12 @@ FORGOT = {
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
     Kind.BUSY: Problem(
-        _(
-            "A lot of people are asking for a code right now, so we didn't send one. "
-            "Try again in a moment."
-        ),
+        _("A lot of people are asking for a code right now, so we haven't sent yours yet."),
+        None,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+    Kind.THROTTLED: Problem(
+        _("A lot of people are asking for a code right now, so we haven't sent yours yet."),
         None,
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
@@ -180,9 +189,22 @@ FORGOT = {
 }
 
 
-def retry_text(seconds: int) -> str:
-    from django.utils.translation import ngettext
+def press_again(seconds: int, button: str | Promise) -> str:
+    """Under a busy answer, without JavaScript: when to press the form's button again."""
+    return ngettext(
+        "Wait %(n)d second, then press “%(button)s” again.",
+        "Wait %(n)d seconds, then press “%(button)s” again.",
+        seconds,
+    ) % {"n": seconds, "button": button}
 
+
+# With JavaScript the page counts down and sends again by itself. %(when)s is the
+# browser's own "in 7 seconds" in the page's language (Intl.RelativeTimeFormat).
+COUNTDOWN = _("We'll try again %(when)s.")
+BUTTONS = {"confirm": _("Set new password"), "forgot": _("Send code")}
+
+
+def retry_text(seconds: int) -> str:
     minutes = max(1, (seconds + 59) // 60)
     return ngettext("Try again in %(n)d minute.", "Try again in %(n)d minutes.", minutes) % {
         "n": minutes

@@ -133,6 +133,13 @@ class CircuitBreaker:
                         self._opened_at = self._clock()
                         self._move(State.OPEN)
 
+    def cancel(self, call: Call) -> None:
+        """A call ``before_call`` let through was not sent after all: no verdict.
+        A cancelled probe leaves the breaker open, due for the next probe at once."""
+        with self._lock:
+            if call is Call.PROBE and self._state is State.HALF_OPEN:
+                self._move(State.OPEN)
+
     def _move(self, new: State) -> None:
         old, self._state = self._state, new
         if old is not new:

@@ -19,7 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import admission, cognito, flows, messages, pages
+from . import admission, cognito_pool, flows, messages, pages
 from .cognito import CognitoError, Kind
 from .colors import Palette
 from .forms import ForgotForm, ResetForm, common_passwords_for
@@ -34,7 +34,12 @@ SESSION_NEXT = "reset_next"
 # Codes are short; a longer value in a link is not a code and must not bloat the cookie.
 LINK_CODE_MAX = 256
 # Failures the person can't fix in the form: the page shows SUPPORT_URL or SUPPORT_EMAIL.
-SUPPORT_KINDS = frozenset(Kind) - {Kind.CODE_INVALID, Kind.PASSWORD_REJECTED, Kind.PASSWORD_REUSED}
+# (Not for busy answers: they go through by themselves.)
+SUPPORT_KINDS = (
+    frozenset(Kind)
+    - {Kind.CODE_INVALID, Kind.PASSWORD_REJECTED, Kind.PASSWORD_REUSED}
+    - messages.AUTO_RETRY
+)
 
 
 def _safe_next(url: str) -> str:
@@ -80,6 +85,7 @@ def _reset_page(
         # The page never sends a password back: after a failed submit both fields are
         # empty, so the checklist shows nothing met and the page says to type it again.
         fixed={**_problem_context(problem), "retype": retype},
+        values=_retry_values(problem, "confirm"),
         context=context,
         status=messages.COGNITO[problem.kind].status if problem else HTTPStatus.OK,
     )
@@ -87,7 +93,13 @@ def _reset_page(
 
 def _forgot_page(state: FormState, *, problem: CognitoError | None = None) -> Page:
     status = _forgot_problem(problem.kind).status if problem else HTTPStatus.OK
-    return Page("accounts/forgot.html", form=state, fixed=_problem_context(problem), status=status)
+    return Page(
+        "accounts/forgot.html",
+        form=state,
+        fixed=_problem_context(problem),
+        values=_retry_values(problem, "forgot"),
+        status=status,
+    )
 
 
 def _problem_context(problem: CognitoError | None) -> dict[str, Any]:
@@ -137,6 +149,19 @@ def _refusal_state(
     return FormState.sent(
         form_class, request.POST, {k: tuple(v) for k, v in errors.items()}, **options
     )
+
+
+def _retry_values(error: CognitoError | None, action: str) -> dict[str, Any]:
+    """Busy for everyone: when the form will be sent again (the page's countdown, from
+    ``retry_after``), or when to press again without JavaScript (``retry_line``).
+    Per-request values of the page: the seconds change with every answer."""
+    if not (error and error.retry_after and error.kind in messages.AUTO_RETRY):
+        return {}
+    return {
+        "retry_after": error.retry_after,
+        "retry_line": messages.press_again(error.retry_after, messages.BUTTONS[action]),
+        "retry_countdown": messages.COUNTDOWN,
+    }
 
 
 def _with_retry_after(response: HttpResponse, error: CognitoError | None) -> HttpResponse:
@@ -189,7 +214,7 @@ def reset(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:done")
         return _render_done(request)
 
-    policy = cognito.password_policy()
+    policy = cognito_pool.password_policy()
     if request.method != "POST":
         initial = {
             "username": request.session.get(SESSION_USERNAME, ""),
@@ -324,7 +349,7 @@ def demo_sign_in(request: HttpRequest) -> HttpResponse:
         elif not is_valid_username(username) or len(password) > PASSWORD_MAX:
             outcome = "refused"
         else:
-            works = cognito.demo_try_sign_in(username, password)
+            works = cognito_pool.demo_try_sign_in(username, password)
             outcome = {True: "works", False: "refused", None: "unknown"}[works]
     page = Page("accounts/demo_sign_in.html", fixed={"outcome": outcome}, status=status)
     page.values = {"username": username}

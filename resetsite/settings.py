@@ -225,6 +225,18 @@ if COGNITO_MAX_IN_FLIGHT < 1 or COGNITO_BREAKER_FAILURES < 1 or COGNITO_BREAKER_
         "COGNITO_MAX_IN_FLIGHT and COGNITO_BREAKER_FAILURES must be at least 1, "
         "COGNITO_BREAKER_RESET more than 0."
     )
+# Cognito's account-wide quota for ForgotPassword + ConfirmForgotPassword (about 30
+# a second per account and region, shared with the account's other apps): every
+# instance sharing CACHE_URL together sends at most this many a second; a call
+# waits its turn up to COGNITO_QUOTA_MAX_WAIT seconds, else "busy" at once.
+# 0 turns pacing off (a stand-in without a quota). docs/configuration.md.
+COGNITO_QUOTA_RPS = env.float("COGNITO_QUOTA_RPS", default=20.0)
+COGNITO_QUOTA_MAX_WAIT = env.float("COGNITO_QUOTA_MAX_WAIT", default=10.0)
+if COGNITO_QUOTA_RPS < 0 or not 0 <= COGNITO_QUOTA_MAX_WAIT <= 60:
+    raise ImproperlyConfigured(
+        "COGNITO_QUOTA_RPS must be at least 0 (0: no pacing), "
+        "COGNITO_QUOTA_MAX_WAIT between 0 and 60 seconds."
+    )
 COGNITO_MAX_POOL_CONNECTIONS = env.int(
     "COGNITO_MAX_POOL_CONNECTIONS", default=COGNITO_MAX_IN_FLIGHT
 )
@@ -339,6 +351,9 @@ RATELIMITS = {
         "ip": _rate("RATELIMIT_FORGOT_IP", "10/h"),
     },
 }
+# Every attempt per client IP, counted whatever became of it: the bound on floods
+# of attempts that the limits above don't count (refused as busy, never sent).
+RATELIMIT_FLOOD = {"ip": _rate("RATELIMIT_FLOOD_IP", "120/m")}
 RATELIMIT_CACHE = "default"
 # POST /forgot/ answers no sooner than this after it started, known account or not.
 FORGOT_MIN_DURATION = env.float("FORGOT_MIN_DURATION", default=1.5)

@@ -4,9 +4,13 @@ One asyncio process serves hundreds of keep-alive connections at little CPU. It
 answers ``ConfirmForgotPassword`` (``CodeMismatchException`` when the code starts
 with ``bad``), ``ForgotPassword`` and ``DescribeUserPool`` (with ``POLICY``), each
 after ``latency_ms`` plus a random ``0..jitter_ms``; with ``idle_close_ms`` it
-closes a connection idle that long, as load balancers do. ``GET /__stats``: calls
-per operation (and how many carried a SecretHash and an IpAddress) and connections;
-``POST /__control`` with ``{"latency_ms": .., "jitter_ms": ..}`` changes the latency.
+closes a connection idle that long, as load balancers do. With ``quota_rps`` N,
+ForgotPassword and ConfirmForgotPassword share a token bucket of N a second (burst
+N), as Cognito's account-wide quota: past it they get ``TooManyRequestsException``.
+With ``upstream`` the calls it lets through are answered by that emulator (moto).
+``GET /__stats``: calls per operation (and how many carried a SecretHash and an
+IpAddress), connections, and the quota's calls in each second; ``POST /__control``
+with ``{"latency_ms": .., "jitter_ms": ..}`` changes the latency.
 
     python scripts/latency_stub.py --port 9100 --latency-ms 200
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import random
@@ -23,6 +28,9 @@ import select
 import signal
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -31,11 +39,42 @@ from typing import Any
 POLICY = {"MinimumLength": 10, "RequireUppercase": True, "RequireLowercase": True,
           "RequireNumbers": True, "RequireSymbols": True}  # fmt: skip
 DELIVERY = {"Destination": "a***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+QUOTA_CALLS = ("ForgotPassword", "ConfirmForgotPassword")
+
+
+class TokenBucket:
+    """Cognito's account-wide quota: ``rate`` calls a second, a burst of ``rate``.
+    Counts the calls that arrive (throttled or not) in each second since the first."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.tokens, self.first, self.stamp = rate, rate, 0.0, 0.0
+        self.arrived: Counter[int] = Counter()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if not self.arrived:
+                self.first = self.stamp = now
+            self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            self.arrived[int(now - self.first)] += 1
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+    def per_second(self) -> list[int]:
+        return [self.arrived[s] for s in range(max(self.arrived, default=-1) + 1)]
 
 
 class Stub:
-    def __init__(self, latency_ms: float, jitter_ms: float, idle_close_ms: float = 0) -> None:
-        self.latency_ms, self.jitter_ms = latency_ms, jitter_ms
+    def __init__(
+        self, latency_ms: float, jitter_ms: float, idle_close_ms: float = 0,
+        quota_rps: float = 0, upstream: str = "",
+    ) -> None:  # fmt: skip
+        self.latency_ms, self.jitter_ms, self.upstream = latency_ms, jitter_ms, upstream
+        self.bucket = TokenBucket(quota_rps) if quota_rps > 0 else None
         self.idle_close_s = idle_close_ms / 1000 or None
         self.counts: Counter[str] = Counter()
         self.connections = self.open_connections = self.max_open_connections = 0
@@ -96,8 +135,19 @@ class Stub:
         if path in ("/__stats", "/__control"):
             payload = self.stats()
         else:
+            target = headers.get("x-amz-target", "")
+            quota = self.bucket if target.endswith(QUOTA_CALLS) else None
+            throttled = quota is not None and not quota.take()
             await asyncio.sleep((self.latency_ms + random.uniform(0, self.jitter_ms)) / 1000)
-            status, payload = self.answer(headers.get("x-amz-target", ""), body)
+            if throttled:  # counted as a call of its operation, as Cognito would
+                self.counts[target.rsplit(".", 1)[-1]] += 1
+                self.counts["throttled"] += 1
+                status, payload = 400, _error("TooManyRequestsException", "Rate exceeded")
+            elif self.upstream:
+                forward = functools.partial(self.forward, path, headers, body)
+                status, payload = await asyncio.get_running_loop().run_in_executor(None, forward)
+            else:
+                status, payload = self.answer(target, body)
             ctype = "application/x-amz-json-1.1"
         head_out = (f"HTTP/1.1 {status} {'OK' if status == 200 else 'Bad Request'}\r\n"
                     f"Content-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n"
@@ -107,6 +157,16 @@ class Stub:
         await writer.drain()
         return keep_alive
 
+    def forward(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        keep = ("x-amz-target", "content-type", "authorization", "x-amz-date")
+        sent = {k: v for k, v in headers.items() if k in keep}
+        request = urllib.request.Request(self.upstream + path, body, sent, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return int(answer.status), bytes(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
     def stats(self) -> bytes:
         names = (
             "latency_ms",
@@ -115,15 +175,16 @@ class Stub:
             "open_connections",
             "max_open_connections",
         )
-        return json.dumps({"counts": self.counts, **{n: getattr(self, n) for n in names}}).encode()
+        per_second = self.bucket.per_second() if self.bucket else []
+        fields = {n: getattr(self, n) for n in names}
+        return json.dumps({"counts": self.counts, **fields, "per_second": per_second}).encode()
 
 
 def _error(code: str, message: str) -> bytes:
     return json.dumps({"__type": code, "message": message}).encode()
 
 
-async def serve(port: int, latency_ms: float, jitter_ms: float, idle_close_ms: float) -> None:
-    stub = Stub(latency_ms, jitter_ms, idle_close_ms)
+async def serve(port: int, stub: Stub) -> None:
     server = await asyncio.start_server(stub.handle, "127.0.0.1", port, backlog=2048)
     print(f"listening on http://127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
     stop = asyncio.Event()
@@ -137,11 +198,13 @@ class StubProcess:
     """The stand-in in a process of its own (it never competes for the caller's GIL)."""
 
     def __init__(
-        self, latency_ms: float, jitter_ms: float = 0.0, port: int = 0, idle_close_ms: float = 0
-    ) -> None:
+        self, latency_ms: float, jitter_ms: float = 0.0, port: int = 0, idle_close_ms: float = 0,
+        quota_rps: float = 0, upstream: str = "",
+    ) -> None:  # fmt: skip
         self.args = [sys.executable, str(Path(__file__).resolve()), "--port", str(port)]
         self.args += ["--latency-ms", str(latency_ms), "--jitter-ms", str(jitter_ms)]
-        self.args += ["--idle-close-ms", str(idle_close_ms)]
+        self.args += ["--idle-close-ms", str(idle_close_ms), "--quota-rps", str(quota_rps)]
+        self.args += ["--upstream", upstream] if upstream else []
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -192,5 +255,11 @@ if __name__ == "__main__":
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
     parser.add_argument("--idle-close-ms", type=float, default=0.0, help="0: never")
-    args = parser.parse_args()
-    asyncio.run(serve(args.port, args.latency_ms, args.jitter_ms, args.idle_close_ms))
+    parser.add_argument("--quota-rps", type=float, default=0, help="0: no quota")
+    parser.add_argument("--upstream", default="", help="answer through this emulator")
+    a = parser.parse_args()
+    if a.quota_rps > 0:  # it counts calls a second: count them as they arrive, not when
+        with contextlib.suppress(OSError):  # this process next gets a core
+            os.nice(-10)
+    stub = Stub(a.latency_ms, a.jitter_ms, a.idle_close_ms, a.quota_rps, a.upstream)
+    asyncio.run(serve(a.port, stub))

@@ -84,8 +84,9 @@ def wait_healthy(instance: Instance, timeout: float = 30.0) -> None:
 class Browser:
     """One browser: its own loopback address, its own cookies, Origin on every POST."""
 
-    def __init__(self, base: str, address: str) -> None:
+    def __init__(self, base: str, address: str, timeout: float = 15) -> None:
         parts = urlsplit(base)
+        self.timeout = timeout
         self.host, self.port = parts.hostname or "", parts.port or 80
         self.origin = base
         self.address = address
@@ -99,7 +100,7 @@ class Browser:
         headers: dict[str, str] | None = None,
     ) -> Response:
         conn = http.client.HTTPConnection(
-            self.host, self.port, timeout=15, source_address=(self.address, 0)
+            self.host, self.port, timeout=self.timeout, source_address=(self.address, 0)
         )
         sent = dict(headers or {})
         if self.cookies:

@@ -188,7 +188,13 @@ def reach(state: str, reset: Reset, pool: Any, proxy: Any) -> None:
         page.fill("#id_new_password2", "Fresh-horse")
         expect(page.locator("#match-hint")).to_have_class(re.compile(r"\bok\b"))
         return
-    proxy.set({"rate-limited": "throttle", "service-down": "unknown_error", "done": "pass"}[state])
+    proxy.set(
+        {
+            "rate-limited": "error:LimitExceededException",
+            "service-down": "unknown_error",
+            "done": "pass",
+        }[state]
+    )
     reset.fill_passwords()
     reset.submit()
     if state == "done":

@@ -294,16 +294,14 @@ def test_a_failed_submit_explains_once_and_empties_the_checklist(
     reset.fill_passwords("harbor7")
     assert met_rules(page) == ["lowercase", "number"]
     reset.submit()
-    # The fields are empty, so the checklist shows nothing met, and the page says to
-    # type the password again and why; the field's message says what was missing;
-    # the summary only points to it.
-    expect(page.locator("#id_new_password1")).to_have_value("")
-    assert met_rules(page) == []
-    expect(page.locator("#retype")).to_have_text(
-        "For your safety, we didn't keep the password you typed. Type it again in both fields."
-    )
+    # The password stays (sent in the background); the checklist shows what it showed;
+    # the field's message says what is missing; the summary only points to it.
+    expect(page.locator("#id_new_password1")).to_have_value("harbor7")
+    assert met_rules(page) == ["lowercase", "number"]
+    # Nothing was emptied, so the page doesn't say to type the password again.
+    expect(page.locator("#retype")).to_have_count(0)
     expect(page.locator("#id_new_password1")).to_have_attribute(
-        "aria-describedby", "id_new_password1_error password-rules retype"
+        "aria-describedby", "id_new_password1_error password-rules"
     )
     expect(page.locator("#id_new_password1_error")).to_have_text(
         "Your password needs: at least 10 characters; an uppercase letter (A–Z); "
@@ -312,8 +310,8 @@ def test_a_failed_submit_explains_once_and_empties_the_checklist(
     expect(page.locator("#error-summary li")).to_have_text(
         ["This password doesn't meet the requirements. Choose another."]
     )
-    page.locator("#id_new_password1").press_sequentially("H")  # typing again: live ticks
-    assert met_rules(page) == ["uppercase"]
+    page.locator("#id_new_password1").press_sequentially("H")  # typing on: live ticks
+    assert met_rules(page) == ["lowercase", "uppercase", "number"]
 
 
 @pytest.mark.parametrize(
@@ -363,7 +361,7 @@ def test_wrong_code_error_summary_takes_focus_and_links_to_the_field(
     expect(code).to_be_focused()
     expect(code).to_have_value(WRONG_CODE)  # kept, to correct
     expect(page.locator("#id_username")).to_have_value(USERNAME)
-    expect(page.locator("#id_new_password1")).to_have_value("")  # never echoed back
+    expect(page.locator("#id_new_password1")).to_have_value(NEW_PASSWORD)  # kept in the page
 
 
 def test_expired_code_one_click_to_a_new_code(
@@ -442,7 +440,7 @@ def test_rate_limited_says_when_to_try_again(
     page = reset.page
     code = reset_site.request_code(USERNAME)
     reset.open_link(USERNAME, code)
-    proxy.set("throttle")
+    proxy.set("error:LimitExceededException")  # the person's own limit
     reset.fill_passwords()
     reset.submit()
     summary = page.locator("#error-summary")
@@ -451,7 +449,7 @@ def test_rate_limited_says_when_to_try_again(
     expect(summary).to_be_focused()
 
 
-def test_service_down_keeps_what_was_typed_except_passwords(
+def test_service_down_keeps_what_was_typed(
     reset: Reset, reset_site: Any, proxy: FaultProxy
 ) -> None:
     page = reset.page
@@ -465,10 +463,10 @@ def test_service_down_keeps_what_was_typed_except_passwords(
     expect(summary).to_be_focused()
     expect(page.locator("#id_username")).to_have_value(USERNAME)
     expect(page.locator("#id_code")).to_have_value(code)
-    expect(page.locator("#id_new_password1")).to_have_value("")
-    # Cognito is back: the same page, the passwords again, and it works.
+    expect(page.locator("#id_new_password1")).to_have_value(NEW_PASSWORD)
+    expect(page.locator("#id_new_password2")).to_have_value(NEW_PASSWORD)
+    # Cognito is back: one press, nothing typed again.
     proxy.set("pass")
-    reset.fill_passwords()
     reset.submit()
     assert_reset_done(page, reset.base, reset_site)
 
