@@ -45,6 +45,9 @@ def site_env(tmp_path: Path, cognito_url: str, **extra: str) -> dict[str, str]:
         "COGNITO_ENDPOINT_URL": cognito_url,
         "COGNITO_READ_POLICY": "false",  # no 1 s policy read at each start
         "COGNITO_MAX_IN_FLIGHT": "1000",  # every submission waits on Cognito, none is "busy"
+        # A flood past the CPU ceiling would be shed ("busy", 503): tested in test_shedding;
+        # here every accepted request must get its full answer.
+        "SHED_LAG": "0",
         "AWS_ACCESS_KEY_ID": "rollout",
         "AWS_SECRET_ACCESS_KEY": "rollout",
         "AWS_EC2_METADATA_DISABLED": "true",

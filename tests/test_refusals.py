@@ -18,6 +18,7 @@ from django.utils.html import escape
 
 from accounts import cognito, forms, pages, ratelimit, shedding
 from tests.conftest import FormClient
+from tests.refusing import fill_bulkhead, open_breaker
 
 USERNAME = "ann&<b>@example.com"
 FORM = {
@@ -70,28 +71,14 @@ def _limited() -> None:
             ratelimit.check(action, username=USERNAME, client_ip="127.0.0.1")
 
 
-def _breaker_open() -> None:
-    _, breaker = cognito.guards()
-    for _ in range(breaker.failure_threshold):
-        call = breaker.before_call()
-        assert call is not None
-        breaker.after_call(call, ok=False)
-
-
-def _bulkhead_full() -> None:
-    bulkhead, _ = cognito.guards()
-    while bulkhead.try_enter():
-        pass
-
-
 def _saturated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shedding.Shedder, "saturated", lambda self: True)
 
 
 REFUSALS = {
     "rate-limited": (_limited, HTTPStatus.TOO_MANY_REQUESTS, "Too many attempts"),
-    "breaker open": (_breaker_open, HTTPStatus.SERVICE_UNAVAILABLE, "answering"),
-    "bulkhead full": (_bulkhead_full, HTTPStatus.SERVICE_UNAVAILABLE, "A lot of people"),
+    "breaker open": (open_breaker, HTTPStatus.SERVICE_UNAVAILABLE, "answering"),
+    "bulkhead full": (fill_bulkhead, HTTPStatus.SERVICE_UNAVAILABLE, "A lot of people"),
     "shed": (None, HTTPStatus.SERVICE_UNAVAILABLE, "A lot of people"),
 }
 
@@ -153,7 +140,7 @@ def test_an_oversized_post_does_no_form_work(work: Work, settings: Any) -> None:
 def test_the_refusal_is_not_counted_and_logged_once(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _breaker_open()
+    open_breaker()
     for _ in range(10):
         assert client.post("/reset/", FORM).status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert ratelimit.peek("confirm", USERNAME, "127.0.0.1") is None

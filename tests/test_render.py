@@ -30,6 +30,7 @@ from accounts.forms import ForgotForm, ResetForm
 from accounts.policy import PasswordPolicy
 from accounts.renderer import FormRenderer, render_input
 from tests.conftest import FormClient
+from tests.refusing import fill_bulkhead, open_breaker
 
 STOCK = DjangoTemplates()
 OURS = FormRenderer()
@@ -188,20 +189,6 @@ def _limited(action: str) -> None:
         ratelimit.check(action, username=HOSTILE, client_ip="127.0.0.1")
 
 
-def _breaker_open() -> None:
-    _, breaker = cognito.guards()
-    for _ in range(breaker.failure_threshold):
-        call = breaker.before_call()
-        assert call is not None
-        breaker.after_call(call, ok=False)
-
-
-def _bulkhead_full() -> None:
-    bulkhead, _ = cognito.guards()
-    while bulkhead.try_enter():
-        pass
-
-
 def _scenarios(world: World) -> dict[str, tuple[dict[str, Any], Run]]:
     """Every page and state: (settings, the requests; the last answer is compared)."""
 
@@ -269,8 +256,8 @@ def _scenarios(world: World) -> dict[str, tuple[dict[str, Any], Run]]:
         scenarios[f"forgot {kind}"] = ({}, failing("/forgot/", kind, forgot))
     setups: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
         "limited": (partial(_limited, "confirm"), partial(_limited, "forgot")),
-        "open": (_breaker_open, _breaker_open),
-        "full": (_bulkhead_full, _bulkhead_full),
+        "open": (open_breaker, open_breaker),
+        "full": (fill_bulkhead, fill_bulkhead),
         "shed": (shed, shed),
     }
     for name, (reset_setup, forgot_setup) in setups.items():

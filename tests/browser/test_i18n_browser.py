@@ -157,7 +157,7 @@ def test_right_to_left_mirrors_the_layout(
             expect(page.get_by_role("heading", level=1)).to_have_text(
                 hebrew["Choose a new password"]
             )
-            toggle = page.get_by_role("button", name="Show New password").bounding_box()
+            toggle = page.locator("button[aria-controls=id_new_password1]").bounding_box()
             field = page.locator("#id_new_password1").bounding_box()
             assert toggle
             assert field
