@@ -192,14 +192,16 @@ FORGOT = {
 def press_again(seconds: int, button: str | Promise) -> str:
     """Under a busy answer, without JavaScript: when to press the form's button again."""
     return ngettext(
+        # Translators: %(button)s is the form's button, such as "Set new password".
         "Wait %(n)d second, then press “%(button)s” again.",
         "Wait %(n)d seconds, then press “%(button)s” again.",
         seconds,
     ) % {"n": seconds, "button": button}
 
 
-# With JavaScript the page counts down and sends again by itself. %(when)s is the
-# browser's own "in 7 seconds" in the page's language (Intl.RelativeTimeFormat).
+# With JavaScript the page counts down and sends again by itself.
+# Translators: %(when)s is the browser's own relative time in the page's language,
+# such as "in 7 seconds" (Intl.RelativeTimeFormat); "we" is this site.
 COUNTDOWN = _("We'll try again %(when)s.")
 BUTTONS = {"confirm": _("Set new password"), "forgot": _("Send code")}
 

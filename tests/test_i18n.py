@@ -301,7 +301,7 @@ def test_every_error_message_has_a_translation(lang: str) -> None:
 @pytest.mark.parametrize("lang", SHIPPED)
 def test_retry_text_uses_the_languages_plural_rule(lang: str) -> None:
     po = shipped(lang)
-    (entry,) = (e for e in po if e.msgid_plural)
+    (entry,) = (e for e in po if e.msgid == "Try again in %(n)d minute.")
     plural = gettext.c2py(po.metadata["Plural-Forms"].split("plural=", 1)[1].rstrip(";"))
     with translation.override(lang):
         for minutes in (1, 2, 5):
@@ -309,6 +309,19 @@ def test_retry_text_uses_the_languages_plural_rule(lang: str) -> None:
             assert messages.retry_text(minutes * 60) == expected
     with translation.override("en"):
         assert messages.retry_text(60) == "Try again in 1 minute."
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_press_again_uses_the_languages_plural_rule(lang: str) -> None:
+    po = shipped(lang)
+    (entry,) = (e for e in po if e.msgid.startswith("Wait %(n)d second,"))
+    plural = gettext.c2py(po.metadata["Plural-Forms"].split("plural=", 1)[1].rstrip(";"))
+    with translation.override(lang):
+        button = translation.gettext("Send code")
+        for seconds in (1, 2, 5, 21):
+            values = {"n": seconds, "button": button}
+            expected = entry.msgstr_plural[plural(seconds)] % values
+            assert messages.press_again(seconds, messages.BUTTONS["forgot"]) == expected
 
 
 def the_scripts_words_come_translated_with_the_page(client: Client, user: str, lang: str) -> None:

@@ -24,7 +24,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from accounts import cognito, messages, pages, ratelimit, shedding
+from accounts import cognito, cognito_errors, messages, pages, ratelimit, shedding
 from accounts.cognito import CognitoError, Kind, Neutral, Outcome
 from accounts.forms import ForgotForm, ResetForm
 from accounts.policy import PasswordPolicy
@@ -283,6 +283,7 @@ def deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(csrf, "_get_new_csrf_string", lambda: "Tok3n" * 6 + "xy")
     monkeypatch.setattr(CSPMiddleware, "_make_nonce", nonce)
     monkeypatch.setattr(ratelimit, "_now", lambda: 1_800_000_123.0)  # the same Retry-After
+    monkeypatch.setattr(cognito_errors, "RETRY_JITTER", 0.0)  # the same jitter
 
 
 @pytest.mark.parametrize("language", [code for code, _ in django_settings.LANGUAGES])
