@@ -9,7 +9,15 @@
 #     cognito-reset-site
 #
 # Configuration is read from the environment only; see docs/configuration.md.
-FROM python:3.11-slim
+#
+# The base image is a build argument, so that a deployment can pin it by digest
+# (docs/operations.md, "The image"):
+#   docker build --build-arg BASE_IMAGE=python:3.11-slim@sha256:<digest> \
+#     --build-arg REVISION="$(git rev-parse HEAD)" -t cognito-reset-site:0.2.0 .
+# It needs python3 (3.11, with venv), apt-get and a shell; any Debian-based
+# Python 3.11 image will do.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 # The Makefile is the one install procedure, here as on a workstation.
 RUN apt-get update \
@@ -52,6 +60,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     WEB_TMP_DIR=/tmp
 
 EXPOSE 8000
+
+# OCI labels: which release this is (the version in pyproject.toml and
+# CHANGELOG.md), from which commit, on which base. Last, so that a new commit
+# does not rebuild the layers above.
+ARG BASE_IMAGE
+ARG REVISION=""
+LABEL org.opencontainers.image.title="cognito-reset-site" \
+      org.opencontainers.image.description="A server-rendered password-reset site for Amazon Cognito user pools" \
+      org.opencontainers.image.version="0.2.0" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}"
 
 # /healthz answers without calling Cognito. The request says "Host: localhost", so
 # keep localhost in DJANGO_ALLOWED_HOSTS (it is there by default), and leave

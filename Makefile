@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK ?= requirements-dev.lock
+# checkov (template security checks) has a virtualenv of its own: it pins an older boto3.
+CHECKOV := $(VENV)/checkov
 # collectstatic, mypy and checks import the settings; give them a harmless environment.
 BUILD_ENV := DJANGO_SETTINGS_MODULE=tests.settings
 
-.PHONY: install messages run test lint typecheck system-deps bench soak screenshots audit clean
+.PHONY: install messages run test lint typecheck system-deps checkov bench soak screenshots audit clean
 .DEFAULT_GOAL := run
 
 install: $(VENV)/.installed staticfiles/staticfiles.json messages
@@ -19,6 +21,13 @@ $(VENV)/.installed: $(LOCK) requirements-uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-uv.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r $(LOCK)
+	@touch $@
+
+checkov: $(CHECKOV)/.installed
+
+$(CHECKOV)/.installed: requirements-checkov.lock $(VENV)/.installed
+	@test -x $(CHECKOV)/bin/python || $(BIN)/uv venv --quiet --python $(BIN)/python $(CHECKOV)
+	$(BIN)/uv pip install --quiet --python $(CHECKOV)/bin/python --require-hashes -r requirements-checkov.lock
 	@touch $@
 
 staticfiles/staticfiles.json: $(VENV)/.installed $(shell find static -type f 2>/dev/null)
@@ -43,7 +52,7 @@ typecheck: install
 
 # Three processes on two cores, a test file each at a time: most tests wait on real
 # servers and browsers (6 min here, against 6 min 40 s with two).
-test: install system-deps lint typecheck
+test: install system-deps checkov lint typecheck
 	$(BIN)/pytest -n 3 --dist loadfile
 
 # Benchmarks and the soak test drive load with wrk (Debian package wrk).
@@ -55,9 +64,10 @@ soak: install
 	@bash scripts/system-deps.sh wrk
 	$(BIN)/python scripts/soak.py $(ARGS)
 
-# Japanese needs a CJK font for the pictures (Debian: fonts-ipafont-gothic).
+# The pictures need fonts for every script of the language list, and pngquant.
 screenshots: install
-	$(BIN)/python scripts/screenshots.py
+	@bash scripts/system-deps.sh fonts pngquant
+	$(BIN)/python scripts/screenshots.py $(ARGS)
 
 audit: install
 	$(BIN)/python scripts/audit.py

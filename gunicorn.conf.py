@@ -18,7 +18,8 @@ import shutil
 import tempfile
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
-worker_class = "gevent"
+# gunicorn's gevent worker, made to stop without cutting anyone off (resetsite/worker.py).
+worker_class = "resetsite.worker.Worker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_connections = int(os.environ.get("WEB_CONNECTIONS", "2000"))
 # Each connection is a file descriptor, and so is each connection to Cognito:
@@ -46,7 +47,11 @@ worker_tmp_dir = os.environ.get(
 forwarded_allow_ips = ""  # trust decisions are the app's own (TRUSTED_PROXIES)
 proxy_allow_ips = ""
 
-accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+# "-": standard output; a path: that file; empty: off. gunicorn itself would log
+# access lines whenever logconfig_dict is set, so the switch is applied twice:
+# here (no handler) and in JsonAccessLogger (which then builds no record at all).
+_access_log = os.environ.get("WEB_ACCESS_LOG", "-").strip()
+accesslog = _access_log or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logger_class = "resetsite.gunicorn_logging.JsonAccessLogger"
@@ -69,15 +74,24 @@ logconfig_dict = {
             "formatter": "json",
             "stream": "ext://sys.stderr",
         },
-        "access": {
-            "class": "logging.StreamHandler",
-            "formatter": "raw",
-            "stream": "ext://sys.stdout",
-        },
+        "access": (
+            {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"}
+            if _access_log in ("", "-")
+            # WatchedFileHandler reopens the file after logrotate moves it.
+            else {
+                "class": "logging.handlers.WatchedFileHandler",
+                "formatter": "raw",
+                "filename": _access_log,
+            }
+        ),
     },
     "loggers": {
         "gunicorn.error": {"handlers": ["error"], "level": loglevel.upper(), "propagate": False},
-        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {
+            "handlers": ["access"] if _access_log else [],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
 
@@ -101,6 +115,13 @@ def on_starting(server):
         os.remove(stale)
 
 
+def post_fork(server, worker):
+    # A SIGTERM while the worker boots must stop it, not be lost (resetsite/worker.py).
+    from resetsite.worker import catch_early_stop
+
+    catch_early_stop(server, worker)
+
+
 def child_exit(server, worker):
     # A dead worker's gauges (calls in flight, breaker state) must stop counting.
     from prometheus_client import multiprocess
@@ -109,5 +130,8 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
+    import gc
+
+    gc.freeze()  # exiting: nothing to collect (see resetsite/worker.py)
     if _own_metrics_dir:
         shutil.rmtree(_own_metrics_dir, ignore_errors=True)

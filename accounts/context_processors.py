@@ -3,6 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import get_language_info
 
 
 def _theme_css_url() -> str:
@@ -12,6 +13,12 @@ def _theme_css_url() -> str:
     from .views import theme_version
 
     return f"{reverse('accounts:theme_css')}?v={theme_version(palette)}"
+
+
+def _right_to_left() -> list[str]:
+    """The languages written right to left, for the switcher's dir attributes. Called
+    by the template only when its cached fragment is rendered."""
+    return [code for code, _ in settings.LANGUAGES if get_language_info(code)["bidi"]]
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
@@ -30,5 +37,6 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "footer_text": settings.FOOTER_TEXT,
         "frame_ancestors": " ".join(settings.FRAME_ANCESTORS),
         "languages": settings.LANGUAGES,
+        "right_to_left": _right_to_left,
         "breach_check": bool(settings.PWNED_PASSWORDS_URL),
     }

@@ -57,17 +57,16 @@ def log_attempt(
 
 
 LOCAL_LIMIT = "LocalRateLimit"
-NOT_SENT = frozenset({Kind.BUSY, Kind.CIRCUIT_OPEN})
 
 
 def _over_limit(
     action: str, *, username: str, client_ip: str | None, started: float
-) -> CognitoError | None:
+) -> ratelimit.Admission | CognitoError:
     """Our own limits, checked before any call: over them, Cognito is never asked."""
-    wait = ratelimit.check(action, username=username, client_ip=client_ip)
-    if wait is None:
-        return None
-    error = CognitoError(Kind.RATE_LIMITED, LOCAL_LIMIT, wait)
+    admission = ratelimit.admit(action, username=username, client_ip=client_ip)
+    if admission.wait is None:
+        return admission
+    error = CognitoError(Kind.RATE_LIMITED, LOCAL_LIMIT, admission.wait)
     log_attempt(
         action=action,
         outcome=error.kind,
@@ -107,14 +106,16 @@ def _attempt(
     (for ForgotPassword: sent, unknown_user, not_resettable), with Cognito's code.
     With ``min_duration``, an attempt that reached Cognito returns no sooner
     than that many seconds after it started (refusals by our own limits, the
-    bulkhead or the breaker, which reveal nothing about the account, return at
-    once).
+    bulkhead, the breaker or Cognito's quota, which reveal nothing about the
+    account, return at once). Those last refusals don't count toward the
+    person's limits: nothing was tried.
     """
     started = time.perf_counter()
-    error = _over_limit(action, username=username, client_ip=client_ip, started=started)
-    if error:
-        return error
+    admission = _over_limit(action, username=username, client_ip=client_ip, started=started)
+    if isinstance(admission, CognitoError):
+        return admission
     outcome: str = success
+    error: CognitoError | None = None
     error_code: str | None = None
     try:
         result = call()
@@ -132,8 +133,10 @@ def _attempt(
         started=started,
         error_code=error_code,
     )
-    # Refused before sending (busy, breaker open): nothing about the account to hide.
-    if min_duration > 0 and not (error and error.kind in NOT_SENT):
+    if error and error.kind in cognito.NOT_COUNTED:
+        ratelimit.refund(admission)
+        return error  # refused unread: nothing about the account to hide
+    if min_duration > 0:
         _not_before(started + min_duration, action=action, succeeded=error is None)
     return error
 

@@ -20,7 +20,6 @@ from .policy import (
     CONTEXT_DATA_MAX,
     EDGE_SPACE,
     PASSWORD_MAX,
-    USERNAME_MAX,
     PasswordPolicy,
     could_meet,
     is_valid_code,
@@ -65,7 +64,14 @@ def common_passwords_for(policy: PasswordPolicy, limit: int = 200) -> list[str]:
 
 
 # Generous browser-side caps: longer input is refused server-side with a message.
-_USERNAME_ATTRS = {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+# dir: in a right-to-left page, passwords and codes are still typed left to right (Latin
+# passwords read that way); a username goes the way its first letter does.
+_USERNAME_ATTRS = {
+    "autocomplete": "username",
+    "autocapitalize": "none",
+    "spellcheck": "false",
+    "dir": "auto",
+}
 
 
 class UsernameField(forms.CharField):
@@ -138,6 +144,7 @@ class ResetForm(AccessibleForm):
                 "inputmode": "numeric",
                 "autocapitalize": "none",
                 "spellcheck": "false",
+                "dir": "ltr",
             }
         ),
     )
@@ -145,40 +152,23 @@ class ResetForm(AccessibleForm):
         label=gettext_lazy("New password"),
         strip=False,
         error_messages={"required": messages.FIELD["password_required"]},
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "dir": "ltr"}),
     )
     new_password2 = forms.CharField(
         label=gettext_lazy("Confirm new password"),
         strip=False,
         error_messages={"required": messages.FIELD["password2_required"]},
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "dir": "ltr"}),
     )
     cognito_context_data = forms.CharField(required=False, strip=True, widget=forms.HiddenInput())
 
-    def __init__(self, *args: Any, policy: PasswordPolicy, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, policy: PasswordPolicy, retype: bool = False, **kwargs: Any
+    ) -> None:
+        if retype:  # the passwords sent were not kept: the field points at "type it again"
+            self.hints = {**self.hints, "new_password1": "password-rules retype"}
         super().__init__(*args, **kwargs)
         self.policy = policy
-
-    def checklist_met(self) -> list[str]:
-        """After a failed submit, the checklist's rules the sent password met, as the
-        page's script ticks them, so that the list keeps its state: the password itself
-        is never sent back. Negative rules count only once the positive ones are met."""
-        password = self.data.get("new_password1", "") if self.is_bound else ""
-        if not password or not isinstance(password, str) or len(password) > PASSWORD_MAX:
-            return []
-        unmet = self.policy.unmet(password)
-        met = [rule for rule in self.policy.rules() if rule not in unmet]
-        if not unmet:
-            cleaned = getattr(self, "cleaned_data", {})
-            username = cleaned.get("username") or str(self.data.get("username", ""))
-            username = username.strip()[:USERNAME_MAX]
-            negatives = {
-                "nospace": password_space_problem(password) is None,
-                "common": password.lower().strip() not in _common.passwords,
-                "similar": not too_similar(password, username),
-            }
-            met += [rule for rule, ok in negatives.items() if ok]
-        return met
 
     def clean_code(self) -> str:
         code = normalize_code(self.cleaned_data["code"])
@@ -201,7 +191,8 @@ class ResetForm(AccessibleForm):
         unmet = self.policy.unmet(password)
         if unmet:
             needs = [
-                str(messages.RULES[rule]) % {"min": self.policy.minimum_length} for rule in unmet
+                str(messages.RULES_IN_SENTENCE[rule]) % {"min": self.policy.minimum_length}
+                for rule in unmet
             ]
             # The list's punctuation is each language's own (Japanese: "、" and "。").
             separator = pgettext("between the items of a list", "; ")

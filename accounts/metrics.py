@@ -61,9 +61,11 @@ OUTCOMES = frozenset(
         "delivery_failed",
         "unavailable",
         "outcome_unknown",
-        # Refused before sending by the bulkhead or the circuit breaker.
+        # Refused before sending by the bulkhead, the pacer or the circuit breaker.
         "busy",
         "circuit_open",
+        # Refused by Cognito's account-wide quota (TooManyRequestsException).
+        "throttled",
     }
 )
 OPERATIONS = frozenset({"ForgotPassword", "ConfirmForgotPassword", "DescribeUserPool"})
@@ -107,7 +109,9 @@ ERROR_CODES = frozenset(
     }
 )
 # Which of our own limits refused an attempt (settings.RATELIMITS[action]).
-RATELIMIT_SCOPES = frozenset({"user", "user_ip", "ip"})
+RATELIMIT_SCOPES = frozenset({"user", "user_ip", "ip", "flood"})
+# Why a call was refused as busy before it was sent.
+BUSY_REASONS = frozenset({"bulkhead", "pacer"})
 BREAKER_STATES = ("closed", "open", "half_open")
 BREACH_OUTCOMES = frozenset({"clean", "breached", "failed"})
 
@@ -150,6 +154,17 @@ IN_FLIGHT = Gauge(
     "Calls to Cognito waiting for an answer now.",
     multiprocess_mode="livesum",
 )
+BUSY = Counter(
+    "resetsite_cognito_busy",
+    "Calls refused before sending: the bulkhead was full, or the turn under the quota "
+    "was too far away (pacer).",
+    ["reason"],
+)
+PACER_WAIT = Histogram(
+    "resetsite_cognito_pacer_wait_seconds",
+    "How long each call to Cognito waited for its turn under the account's quota.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0),
+)
 BREACH_CHECKS = Counter(
     "resetsite_breach_checks",
     "Checks of a new password against the breached-password service, by outcome.",
@@ -166,6 +181,8 @@ for _operation in OPERATIONS:
     COGNITO_SECONDS.labels(_operation)
 for _breach in BREACH_OUTCOMES:
     BREACH_CHECKS.labels(_breach)
+for _reason in BUSY_REASONS:
+    BUSY.labels(_reason)
 
 
 def _never_raises(record: Callable[_P, None]) -> Callable[_P, None]:
@@ -202,6 +219,18 @@ def observe_call(operation: str, seconds: float, error_code: str | None = None) 
 def ratelimit_refused(action: str, scope: str) -> None:
     """An attempt refused by our limit ``scope`` of ``action``."""
     RATELIMIT_REFUSALS.labels(_closed(action, ACTIONS), _closed(scope, RATELIMIT_SCOPES)).inc()
+
+
+@_never_raises
+def busy(reason: str) -> None:
+    """A call refused before sending, by the ``bulkhead`` or the ``pacer``."""
+    BUSY.labels(_closed(reason, BUSY_REASONS)).inc()
+
+
+@_never_raises
+def pacer_wait(seconds: float) -> None:
+    """A call waited ``seconds`` for its turn under the quota (0: none)."""
+    PACER_WAIT.observe(seconds)
 
 
 @_never_raises

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.module_loading import import_string
 
-from . import logs
+from . import languages, logs
 from .clientip import client_ip, is_trusted_peer
 
 # Partitioned cookies (CHIPS) let the framed site keep its session where the
@@ -204,23 +204,19 @@ class RequestContextMiddleware:
 class LanguageParamMiddleware:
     """``?lang=de`` picks the language and remembers it in a cookie.
 
-    Otherwise the cookie, then the browser's Accept-Language (LocaleMiddleware).
+    Otherwise the cookie, then the browser's Accept-Language, matched by
+    accounts.languages (LocaleMiddleware, before it, would miss ``zh_TW`` or ``iw``).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        chosen = None
-        wanted = request.GET.get("lang", "")
-        if wanted and len(wanted) <= 16:
-            try:
-                chosen = translation.get_supported_language_variant(wanted)
-            except LookupError:
-                chosen = None
-        if chosen:
-            translation.activate(chosen)
-            request.LANGUAGE_CODE = chosen
+        chosen = languages.match(request.GET.get("lang", ""))
+        language = chosen or languages.from_request(request)
+        if language != translation.get_language():
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         response = self.get_response(request)
         if chosen:
             response.set_cookie(

@@ -42,6 +42,11 @@ class Bulkhead:
         with self._lock:
             self.in_flight -= 1
 
+    @property
+    def full(self) -> bool:
+        """Whether a caller would be refused now (read-only: for an early answer)."""
+        return self.in_flight >= self.limit
+
 
 class State(enum.StrEnum):
     CLOSED = "closed"
@@ -90,6 +95,14 @@ class CircuitBreaker:
         remaining = self._opened_at + self.reset_timeout - self._clock()
         return max(1, int(remaining + 0.999))
 
+    def refusing(self) -> bool:
+        """Whether ``before_call`` would refuse a call now, without changing anything."""
+        if self._state is State.CLOSED:
+            return False
+        if self._state is State.OPEN:
+            return self._clock() < self._opened_at + self.reset_timeout
+        return True  # half-open, the probe still out
+
     def before_call(self) -> Call | None:
         """Whether a call may be sent now: None means refuse it without sending."""
         with self._lock:
@@ -119,6 +132,13 @@ class CircuitBreaker:
                     if self._failures >= self.failure_threshold:
                         self._opened_at = self._clock()
                         self._move(State.OPEN)
+
+    def cancel(self, call: Call) -> None:
+        """A call ``before_call`` let through was not sent after all: no verdict.
+        A cancelled probe leaves the breaker open, due for the next probe at once."""
+        with self._lock:
+            if call is Call.PROBE and self._state is State.HALF_OPEN:
+                self._move(State.OPEN)
 
     def _move(self, new: State) -> None:
         old, self._state = self._state, new

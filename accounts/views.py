@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import cognito, flows, messages
+from . import admission, cognito_pool, flows, messages, pages
 from .cognito import CognitoError, Kind
 from .colors import Palette
 from .forms import ForgotForm, ResetForm, common_passwords_for
 from .middleware import page_headers
+from .pages import FormState, Page
 from .policy import CODE_MAX, PASSWORD_MAX, USERNAME_MAX, PasswordPolicy, is_valid_username
 
 SESSION_USERNAME = "reset_username"
@@ -34,7 +34,12 @@ SESSION_NEXT = "reset_next"
 # Codes are short; a longer value in a link is not a code and must not bloat the cookie.
 LINK_CODE_MAX = 256
 # Failures the person can't fix in the form: the page shows SUPPORT_URL or SUPPORT_EMAIL.
-SUPPORT_KINDS = frozenset(Kind) - {Kind.CODE_INVALID, Kind.PASSWORD_REJECTED, Kind.PASSWORD_REUSED}
+# (Not for busy answers: they go through by themselves.)
+SUPPORT_KINDS = (
+    frozenset(Kind)
+    - {Kind.CODE_INVALID, Kind.PASSWORD_REJECTED, Kind.PASSWORD_REUSED}
+    - messages.AUTO_RETRY
+)
 
 
 def _safe_next(url: str) -> str:
@@ -58,45 +63,118 @@ def _policy_rules(policy: PasswordPolicy) -> list[tuple[str, str]]:
     ]
 
 
-def _render_reset(
-    request: HttpRequest,
-    form: ResetForm,
+def _reset_page(
+    state: FormState,
+    policy: PasswordPolicy,
     *,
-    status: int = HTTPStatus.OK,
     problem: CognitoError | None = None,
-) -> HttpResponse:
-    context: dict[str, Any] = {
-        "form": form,
-        # Read only when their {% cache %} fragment is rendered: once per language and policy.
-        "rules": partial(_policy_rules, form.policy),
-        "min_length": form.policy.minimum_length,
-        "checklist_met": form.checklist_met() if form.errors else [],
-        "common_passwords": partial(common_passwords_for, form.policy),
+    retype: bool = False,
+) -> Page:
+    def context() -> dict[str, Any]:  # only when this shape of the page is first rendered
+        return {
+            "rules": _policy_rules(policy),
+            "min_length": policy.minimum_length,
+            "common_passwords": common_passwords_for(policy),
+            "user_pool_id": settings.COGNITO_USER_POOL_ID,
+            "client_id": settings.COGNITO_CLIENT_ID,
+        }
+
+    return Page(
+        "accounts/reset.html",
+        form=state,
+        # The page never sends a password back: after a failed submit both fields are
+        # empty, so the checklist shows nothing met and the page says to type it again.
+        fixed={**_problem_context(problem), "retype": retype},
+        values=_retry_values(problem, "confirm"),
+        context=context,
+        status=messages.COGNITO[problem.kind].status if problem else HTTPStatus.OK,
+    )
+
+
+def _forgot_page(state: FormState, *, problem: CognitoError | None = None) -> Page:
+    status = _forgot_problem(problem.kind).status if problem else HTTPStatus.OK
+    return Page(
+        "accounts/forgot.html",
+        form=state,
+        fixed=_problem_context(problem),
+        values=_retry_values(problem, "forgot"),
+        status=status,
+    )
+
+
+def _problem_context(problem: CognitoError | None) -> dict[str, Any]:
+    return {
         "problem_kind": problem.kind if problem else "",
         "show_support": bool(problem and problem.kind in SUPPORT_KINDS),
-        "user_pool_id": settings.COGNITO_USER_POOL_ID,
-        "client_id": settings.COGNITO_CLIENT_ID,
     }
-    response = render(request, "accounts/reset.html", context, status=status)
-    return _with_retry_after(response, problem)
+
+
+def _forgot_problem(kind: Kind) -> messages.Problem:
+    return messages.FORGOT.get(kind) or messages.COGNITO[kind]
+
+
+def _failures(error: CognitoError, *, forgot: bool = False) -> list[tuple[str | None, str]]:
+    """The failure's message on its field (or the form), and when to try again."""
+    problem = _forgot_problem(error.kind) if forgot else messages.COGNITO[error.kind]
+    field = problem.field
+    if forgot and field != "username":
+        field = None
+    failures = [(field, str(problem.message))]
+    if error.retry_after and error.kind is Kind.RATE_LIMITED:
+        failures.append((None, messages.retry_text(error.retry_after)))
+    return failures
 
 
 def _add_failure(
-    form: ResetForm | ForgotForm,
-    error: CognitoError,
-    field: str | None,
-    message: str | Promise | None = None,
+    form: ResetForm | ForgotForm, error: CognitoError, *, forgot: bool = False
 ) -> None:
-    """Put the failure's message on its field (or the form), and when to try again."""
-    form.add_error(field, str(message or messages.COGNITO[error.kind].message))
-    if error.retry_after and error.kind is Kind.RATE_LIMITED:
-        form.add_error(None, messages.retry_text(error.retry_after))
+    for field, text in _failures(error, forgot=forgot):
+        form.add_error(field, text)
+
+
+def _refused(request: HttpRequest, error: CognitoError, page: Page) -> HttpResponse:
+    return _with_retry_after(pages.render(request, page), error)
+
+
+def _refusal_state(
+    form_class: type[ResetForm] | type[ForgotForm],
+    request: HttpRequest,
+    error: CognitoError,
+    **options: Any,
+) -> FormState:
+    """The form as sent, not validated, with the refusal's messages: no form work."""
+    errors: dict[str, list[tuple[str, None]]] = {}
+    for field, text in _failures(error, forgot=form_class is ForgotForm):
+        errors.setdefault(field or NON_FIELD_ERRORS, []).append((text, None))
+    return FormState.sent(
+        form_class, request.POST, {k: tuple(v) for k, v in errors.items()}, **options
+    )
+
+
+def _retry_values(error: CognitoError | None, action: str) -> dict[str, Any]:
+    """Busy for everyone: when the form will be sent again (the page's countdown, from
+    ``retry_after``), or when to press again without JavaScript (``retry_line``).
+    Per-request values of the page: the seconds change with every answer."""
+    if not (error and error.retry_after and error.kind in messages.AUTO_RETRY):
+        return {}
+    return {
+        "retry_after": error.retry_after,
+        "retry_line": messages.press_again(error.retry_after, messages.BUTTONS[action]),
+        "retry_countdown": messages.COUNTDOWN,
+    }
 
 
 def _with_retry_after(response: HttpResponse, error: CognitoError | None) -> HttpResponse:
     if error and error.retry_after:
         response["Retry-After"] = str(error.retry_after)
     return response
+
+
+def _keep_username(request: HttpRequest, username: str) -> None:
+    """Remember the submitted username for the next visit (the cookie is signed
+    again only when it changes)."""
+    if username and username.isprintable() and request.session.get(SESSION_USERNAME) != username:
+        request.session[SESSION_USERNAME] = username
 
 
 @sensitive_variables()
@@ -136,24 +214,30 @@ def reset(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:done")
         return _render_done(request)
 
-    policy = cognito.password_policy()
+    policy = cognito_pool.password_policy()
     if request.method != "POST":
-        form = ResetForm(
-            policy=policy,
-            initial={
-                "username": request.session.get(SESSION_USERNAME, ""),
-                "code": request.session.get(SESSION_CODE, ""),
-            },
-        )
-        return _render_reset(request, form)
+        initial = {
+            "username": request.session.get(SESSION_USERNAME, ""),
+            "code": request.session.get(SESSION_CODE, ""),
+        }
+        state = FormState.unbound(ResetForm, initial, policy=policy)
+        return pages.render(request, _reset_page(state, policy))
 
-    form = ResetForm(request.POST, policy=policy)
-    submitted_username = request.POST.get("username", "").strip()[:USERNAME_MAX]
-    if submitted_username and submitted_username.isprintable():
-        request.session[SESSION_USERNAME] = submitted_username
+    username = request.POST.get("username", "").strip()[:USERNAME_MAX]
+    retype = any(request.POST.get(name) for name in ("new_password1", "new_password2"))
+    refused = admission.refusal("confirm", username=username, client_ip=_client_ip(request))
+    if refused is not None:
+        state = _refusal_state(ResetForm, request, refused, policy=policy, retype=retype)
+        page = _reset_page(state, policy, problem=refused, retype=retype)
+        return _refused(request, refused, page)
+
+    _keep_username(request, username)
+    form = ResetForm(request.POST, policy=policy, retype=retype)
     if not form.is_valid():
         flows.log_invalid(action="confirm", form=form, client_ip=_client_ip(request))
-        return _render_reset(request, form, status=HTTPStatus.BAD_REQUEST)
+        page = _reset_page(FormState.of(form, policy=policy, retype=retype), policy, retype=retype)
+        page.status = HTTPStatus.BAD_REQUEST
+        return pages.render(request, page)
 
     data = form.cleaned_data
     error = flows.confirm_reset(
@@ -168,9 +252,10 @@ def reset(request: HttpRequest) -> HttpResponse:
         request.session[SESSION_DONE] = True
         return redirect("accounts:done")
 
-    problem = messages.COGNITO[error.kind]
-    _add_failure(form, error, problem.field)
-    return _render_reset(request, form, status=problem.status, problem=error)
+    _add_failure(form, error)
+    state = FormState.of(form, policy=policy, retype=retype)
+    page = _reset_page(state, policy, problem=error, retype=retype)
+    return _with_retry_after(pages.render(request, page), error)
 
 
 def _in_cross_site_frame(request: HttpRequest) -> bool:
@@ -187,12 +272,12 @@ def frame_blocked(request: HttpRequest) -> HttpResponse:
     """Where embed.js sends a frame whose browser refuses the form's cookies."""
     if not settings.FRAME_ANCESTORS:
         raise Http404
-    return render(request, "accounts/frame_blocked.html")
+    return pages.render(request, Page("accounts/frame_blocked.html"))
 
 
 def _render_done(request: HttpRequest) -> HttpResponse:
     sign_in = request.session.get(SESSION_NEXT) or settings.SIGN_IN_URL
-    return render(request, "accounts/done.html", {"sign_in_url": sign_in})
+    return pages.render(request, Page("accounts/done.html", values={"sign_in_url": sign_in}))
 
 
 @never_cache
@@ -209,29 +294,28 @@ def done(request: HttpRequest) -> HttpResponse:
 def forgot(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         username = request.GET.get("username", "") or request.session.get(SESSION_USERNAME, "")
-        form = ForgotForm(initial={"username": username.strip()[:USERNAME_MAX]})
-        return render(request, "accounts/forgot.html", {"form": form})
+        initial = {"username": username.strip()[:USERNAME_MAX]}
+        return pages.render(request, _forgot_page(FormState.unbound(ForgotForm, initial)))
+
+    refused = admission.refusal(
+        "forgot", username=request.POST.get("username", "").strip(), client_ip=_client_ip(request)
+    )
+    if refused is not None:
+        state = _refusal_state(ForgotForm, request, refused)
+        return _refused(request, refused, _forgot_page(state, problem=refused))
 
     form = ForgotForm(request.POST)
     if not form.is_valid():
         flows.log_invalid(action="forgot", form=form, client_ip=_client_ip(request))
-        return render(
-            request, "accounts/forgot.html", {"form": form}, status=HTTPStatus.BAD_REQUEST
-        )
+        page = _forgot_page(FormState.of(form))
+        page.status = HTTPStatus.BAD_REQUEST
+        return pages.render(request, page)
     username = form.cleaned_data["username"]
     error = flows.request_code(username=username, client_ip=_client_ip(request))
     if error is not None:
-        problem = messages.FORGOT.get(error.kind) or messages.COGNITO[error.kind]
-        _add_failure(
-            form, error, problem.field if problem.field == "username" else None, problem.message
-        )
-        response = render(
-            request,
-            "accounts/forgot.html",
-            {"form": form, "problem_kind": error.kind, "show_support": error.kind in SUPPORT_KINDS},
-            status=problem.status,
-        )
-        return _with_retry_after(response, error)
+        _add_failure(form, error, forgot=True)
+        page = _forgot_page(FormState.of(form), problem=error)
+        return _with_retry_after(pages.render(request, page), error)
 
     request.session[SESSION_USERNAME] = username
     request.session.pop(SESSION_CODE, None)
@@ -242,7 +326,7 @@ def forgot(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def forgot_sent(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/forgot_sent.html")
+    return pages.render(request, Page("accounts/forgot_sent.html"))
 
 
 @sensitive_variables()
@@ -265,10 +349,11 @@ def demo_sign_in(request: HttpRequest) -> HttpResponse:
         elif not is_valid_username(username) or len(password) > PASSWORD_MAX:
             outcome = "refused"
         else:
-            works = cognito.demo_try_sign_in(username, password)
+            works = cognito_pool.demo_try_sign_in(username, password)
             outcome = {True: "works", False: "refused", None: "unknown"}[works]
-    context = {"username": username, "outcome": outcome}
-    return render(request, "accounts/demo_sign_in.html", context, status=status)
+    page = Page("accounts/demo_sign_in.html", fixed={"outcome": outcome}, status=status)
+    page.values = {"username": username}
+    return pages.render(request, page)
 
 
 # The brand colours (settings.BRAND_PALETTE) as CSS custom properties over site.css's.
@@ -306,17 +391,18 @@ def theme_css(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return render(request, "csrf_failure.html", status=HTTPStatus.FORBIDDEN)
+    return pages.render(request, Page("csrf_failure.html", status=HTTPStatus.FORBIDDEN))
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     # Also the answer to requests refused inside the middleware (a bad Host, too
     # many fields), before the header middleware ran: the same headers as any page.
-    return page_headers(request, render(request, "400.html", status=HTTPStatus.BAD_REQUEST))
+    page = Page("400.html", status=HTTPStatus.BAD_REQUEST)
+    return page_headers(request, pages.render(request, page))
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=HTTPStatus.NOT_FOUND)
+    return pages.render(request, Page("404.html", status=HTTPStatus.NOT_FOUND))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -10,6 +10,11 @@ from gunicorn.glogging import Logger
 
 
 class JsonAccessLogger(Logger):  # type: ignore[misc]
+    @property
+    def access_log_enabled(self) -> bool:
+        # gunicorn counts any logconfig_dict as "enabled"; the switch is accesslog alone.
+        return bool(self.cfg.accesslog)
+
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:
             return

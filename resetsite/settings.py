@@ -75,6 +75,10 @@ def _json_object(name: str) -> dict[str, Any] | None:
 # --- core --------------------------------------------------------------------
 
 SECRET_KEY = _required("DJANGO_SECRET_KEY")
+# Earlier keys, still accepted for what they signed or encrypted (the session
+# cookie, for at most SESSION_COOKIE_AGE): how to rotate DJANGO_SECRET_KEY.
+_fallbacks = os.environ.get("DJANGO_SECRET_KEY_FALLBACKS", "").split(",")
+SECRET_KEY_FALLBACKS = [key.strip() for key in _fallbacks if key.strip()]
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
@@ -131,17 +135,8 @@ FORM_RENDERER = "accounts.renderer.FormRenderer"
 # An in-memory SQLite database only satisfies tools that insist on one.
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
-CACHES = {
-    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
-    # Parts of pages that don't change between requests ({% cache %}), rendered
-    # once per language and policy. Always in-process, never expiring.
-    "fragments": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "fragments",
-        "TIMEOUT": None,
-        "OPTIONS": {"MAX_ENTRIES": 1000},
-    },
-}
+# Pages are rendered once per shape and kept in the process (accounts/pages.py).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # Django's default keeps 300 entries and evicts the least recently used: a
     # flood of other attempts would evict a username's counter and lift its
@@ -158,13 +153,29 @@ if "redis" in CACHES["default"]["BACKEND"].lower():
     )
 
 LANGUAGE_CODE = "en"
+# Each in its own name, in the order of those names (Latin script first), as the
+# language switcher lists them. ar and he are written right to left (Django's LANG_INFO).
 LANGUAGES = [
-    ("en", "English"),
+    ("id", "Bahasa Indonesia"),
     ("de", "Deutsch"),
-    ("fr", "Français"),
+    ("en", "English"),
     ("es", "Español"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("pl", "Polski"),
     ("pt-br", "Português (Brasil)"),
+    ("sv", "Svenska"),
+    ("vi", "Tiếng Việt"),
+    ("tr", "Türkçe"),
+    ("ru", "Русский"),
+    ("uk", "Українська"),
+    ("he", "עברית"),
+    ("ar", "العربية"),
+    ("ko", "한국어"),
     ("ja", "日本語"),
+    ("zh-hans", "简体中文"),
+    ("zh-hant", "繁體中文"),
 ]
 USE_I18N = True
 USE_TZ = True
@@ -214,12 +225,35 @@ if COGNITO_MAX_IN_FLIGHT < 1 or COGNITO_BREAKER_FAILURES < 1 or COGNITO_BREAKER_
         "COGNITO_MAX_IN_FLIGHT and COGNITO_BREAKER_FAILURES must be at least 1, "
         "COGNITO_BREAKER_RESET more than 0."
     )
+# Cognito's account-wide quota for ForgotPassword + ConfirmForgotPassword (about 30
+# a second per account and region, shared with the account's other apps): every
+# instance sharing CACHE_URL together sends at most this many a second; a call
+# waits its turn up to COGNITO_QUOTA_MAX_WAIT seconds, else "busy" at once.
+# 0 turns pacing off (a stand-in without a quota). docs/configuration.md.
+COGNITO_QUOTA_RPS = env.float("COGNITO_QUOTA_RPS", default=20.0)
+COGNITO_QUOTA_MAX_WAIT = env.float("COGNITO_QUOTA_MAX_WAIT", default=10.0)
+if COGNITO_QUOTA_RPS < 0 or not 0 <= COGNITO_QUOTA_MAX_WAIT <= 60:
+    raise ImproperlyConfigured(
+        "COGNITO_QUOTA_RPS must be at least 0 (0: no pacing), "
+        "COGNITO_QUOTA_MAX_WAIT between 0 and 60 seconds."
+    )
 COGNITO_MAX_POOL_CONNECTIONS = env.int(
     "COGNITO_MAX_POOL_CONNECTIONS", default=COGNITO_MAX_IN_FLIGHT
 )
+# A smaller pool would open and close a connection for every call over it, under load.
+if COGNITO_MAX_POOL_CONNECTIONS < COGNITO_MAX_IN_FLIGHT:
+    raise ImproperlyConfigured(
+        "COGNITO_MAX_POOL_CONNECTIONS must be at least COGNITO_MAX_IN_FLIGHT "
+        f"({COGNITO_MAX_IN_FLIGHT}): every call in flight needs a pooled connection."
+    )
 # A POST body must arrive within this many seconds (gevent worker); a slow
 # client then gets 408 instead of holding its connection open.
 REQUEST_BODY_TIMEOUT = env.float("REQUEST_BODY_TIMEOUT", default=10.0)
+# Past the CPU ceiling (gevent worker): while this process's event loop runs more
+# than this many seconds late, new submissions are answered "busy" at once. 0: off.
+SHED_LAG = env.float("SHED_LAG", default=0.05)
+if not 0 <= SHED_LAG <= 10:
+    raise ImproperlyConfigured("SHED_LAG must be between 0 and 10 seconds (0 turns it off).")
 COGNITO_READ_POLICY = env.str("COGNITO_READ_POLICY", default="auto").lower()
 if COGNITO_READ_POLICY not in {"auto", "true", "false"}:
     raise ImproperlyConfigured("COGNITO_READ_POLICY must be auto, true or false.")
@@ -317,6 +351,9 @@ RATELIMITS = {
         "ip": _rate("RATELIMIT_FORGOT_IP", "10/h"),
     },
 }
+# Every attempt per client IP, counted whatever became of it: the bound on floods
+# of attempts that the limits above don't count (refused as busy, never sent).
+RATELIMIT_FLOOD = {"ip": _rate("RATELIMIT_FLOOD_IP", "120/m")}
 RATELIMIT_CACHE = "default"
 # POST /forgot/ answers no sooner than this after it started, known account or not.
 FORGOT_MIN_DURATION = env.float("FORGOT_MIN_DURATION", default=1.5)
@@ -345,7 +382,8 @@ PWNED_PASSWORDS_FAIL_OPEN = env.bool("PWNED_PASSWORDS_FAIL_OPEN", default=True)
 
 # --- security ----------------------------------------------------------------
 
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Signed-cookie sessions, encrypted too: the code in it can't be read (resetsite/sessions.py).
+SESSION_ENGINE = "resetsite.sessions"
 SESSION_COOKIE_AGE = 3600  # a code lives one hour; so does the session holding it
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

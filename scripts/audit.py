@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,6 +45,7 @@ LIGHTHOUSE_DIR = ROOT / "build" / "lighthouse"
 LIGHTHOUSE = LIGHTHOUSE_DIR / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices")
 PAGES = ("/reset/", "/forgot/", "/reset/done/")
+RETRIED = {"NO_NAVSTART", "NO_REPORT"}  # Lighthouse itself says: run it again
 QUALITY = ROOT / "docs" / "quality.md"
 START = "<!-- audit:start (written by scripts/audit.py) -->"
 END = "<!-- audit:end -->"
@@ -53,7 +55,7 @@ END = "<!-- audit:end -->"
 class Result:
     path: str
     form_factor: str
-    scores: dict[str, int]
+    scores: dict[str, int]  # empty: the run failed
     transfer: int
     fcp_ms: float
     lcp_ms: float
@@ -66,44 +68,48 @@ def ensure_lighthouse() -> Path:
     if not LIGHTHOUSE.exists():
         print(f"Installing lighthouse@{LIGHTHOUSE_VERSION} into {LIGHTHOUSE_DIR} …", flush=True)
         LIGHTHOUSE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                "npm",
-                "install",
-                "--prefix",
-                str(LIGHTHOUSE_DIR),
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                f"lighthouse@{LIGHTHOUSE_VERSION}",
-            ],
-            check=True,
-        )
+        npm = f"npm install --prefix {LIGHTHOUSE_DIR} --no-audit --no-fund --loglevel=error"
+        subprocess.run([*npm.split(), f"lighthouse@{LIGHTHOUSE_VERSION}"], check=True)
     return LIGHTHOUSE
 
 
 def lighthouse(url: str, form_factor: str, cookie: str | None, scratch: Path) -> dict[str, Any]:
+    """One Lighthouse run; once more if its trace lost the navigation's start."""
     out = scratch / "report.json"
+    options = f"--only-categories={','.join(CATEGORIES)} --output=json --output-path={out} --quiet"
     command = [
         str(ensure_lighthouse()),
         url,
         "--chrome-flags=--headless=new " + " ".join(CHROMIUM_ARGS),
-        "--only-categories=" + ",".join(CATEGORIES),
-        "--output=json",
-        f"--output-path={out}",
-        "--quiet",
+        *options.split(),
+        # Lighthouse starts from about:blank. Our pages send Cross-Origin-Opener-Policy,
+        # so Chromium moves the page into a new process as its answer arrives, and under
+        # load that process's trace can begin after the page's navigationStart
+        # (NO_NAVSTART; most often on /reset/done/, the fastest answer). Starting from a
+        # page of the same origin and policy keeps the page in the traced process.
+        f"--blank-page={urljoin(url, '/healthz')}",
     ]
     if form_factor == "desktop":
         command.append("--preset=desktop")
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
     env = {**os.environ, "CHROME_PATH": CHROMIUM, "TMPDIR": str(scratch)}
-    subprocess.run(command, check=True, env=env, cwd=scratch)
-    report: dict[str, Any] = json.loads(out.read_text())
-    return report
+    for attempt in (1, 2):
+        out.unlink(missing_ok=True)
+        subprocess.run(command, check=False, env=env, cwd=scratch)
+        report: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+        code = (report.get("runtimeError") or {}).get("code") if report else "NO_REPORT"
+        if code not in RETRIED or attempt == 2:
+            return report or {"runtimeError": {"code": code}}
+        print(f"Lighthouse said {code}: once more", flush=True)
+    raise AssertionError("unreachable")
 
 
 def summarise(path: str, form_factor: str, report: dict[str, Any]) -> Result:
+    error = report.get("runtimeError")
+    if error or "audits" not in report:  # the run failed: no scores, its error instead
+        code = (error or {}).get("code", "no report")
+        return Result(path, form_factor, {}, 0, 0, 0, 0, 0, [f"Lighthouse failed: {code}"])
     audits = report["audits"]
     scores = {name: round((report["categories"][name]["score"] or 0) * 100) for name in CATEGORIES}
     failed = sorted(
@@ -156,6 +162,9 @@ def markdown(results: list[Result], lighthouse_version: str, where: str) -> str:
     ]
     for r in results:
         s = r.scores
+        if not s:
+            lines.append(f"| `{r.path}` | {r.form_factor} |" + " — |" * 8)
+            continue
         lines.append(
             f"| `{r.path}` | {r.form_factor} | {s['performance']} | {s['accessibility']} "
             f"| {s['best-practices']} | {r.transfer / 1024:.1f} KiB | {r.fcp_ms:.0f} ms "
@@ -188,7 +197,7 @@ def run(base: str, cookie: str | None, form_factors: list[str]) -> tuple[list[Re
                 report = lighthouse(
                     base + path, form_factor, cookie if "done" in path else None, Path(scratch)
                 )
-                version = report["lighthouseVersion"]
+                version = report.get("lighthouseVersion") or version
                 results.append(summarise(path, form_factor, report))
     return results, version
 
@@ -225,7 +234,7 @@ def main() -> int:
     if not args.no_write:
         write_quality(section)
         print(f"Wrote {QUALITY.relative_to(ROOT)}")
-    low = [r for r in results if min(r.scores.values()) < args.min_score]
+    low = [r for r in results if min(r.scores.values(), default=0) < args.min_score]
     return 1 if low else 0
 
 

@@ -160,6 +160,7 @@ def main() -> int:
         # Quiet: the links the demo prints must not drown in request lines.
         "WEB_ACCESS_LOG": os.environ.get("WEB_ACCESS_LOG", ""),
     }
+    access_log = "off" if not env["WEB_ACCESS_LOG"].strip() else "on (WEB_ACCESS_LOG)"
     # Stop the site with us, also on SIGTERM (Python's default would skip `finally`).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = subprocess.Popen(
@@ -184,7 +185,7 @@ def main() -> int:
             "  It lists these passwords as breached, so the form refuses them: "
             f"{', '.join(DEMO_BREACHED)}\n"
             "  Rate limits are relaxed for the demo (100 tries of a code per 15 minutes, "
-            "not 5), and the access log is off.\n"
+            f"not 5), and the access log is {access_log}.\n"
             '  "Sign in" after the reset tries the new password against the emulator.\n'
             '  "Get a new code" (/forgot/) prints a new link here instead of emailing it;\n'
             "  so does `.venv/bin/python scripts/demo.py link`. Stop with Ctrl-C.\n\n"

@@ -1,9 +1,10 @@
 """`make screenshots`: PNGs of each state of the site, phone and desktop, light and dark.
 
 Runs the site, the moto emulator and the fault proxy in this process, drives
-Debian's Chromium through Playwright, and writes docs/screenshots/<state>-<size>-<scheme>.png.
+Debian's Chromium through Playwright, and writes docs/screenshots/<state>-<size>-<scheme>.png
+(<state>-<size>-<scheme>-<lang>.png with --lang, e.g. --lang ar for right to left).
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [STATE ...]
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--lang ar] [STATE ...]
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def shrink(paths: list[Path]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--lang", default="en", help="the pages' language (default: en)")
     parser.add_argument("states", nargs="*", metavar="STATE", help=f"default: {' '.join(STATES)}")
     args = parser.parse_args()
     unknown = set(args.states) - set(STATES)
@@ -82,16 +84,18 @@ def main() -> int:
                 mock_random.seed(2026)  # the same code in every picture: files change only
                 # when the page does
                 context = browser.new_context(
-                    base_url=base, locale="en-GB", color_scheme="light", **options
+                    base_url=base, locale=args.lang, color_scheme="light", **options
                 )
                 page = context.new_page()
+                page.goto(f"{base}/forgot/?lang={args.lang}")  # remembered in a cookie
                 reach(state, Reset(page, base), pool, proxy)
                 # The caret blinks and the focus ring follows the last click: keep both
                 # out of the picture.
                 page.evaluate("document.activeElement && document.activeElement.blur()")
                 for scheme in SCHEMES:
                     page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-                    path = args.out / f"{state}-{size}-{scheme}.png"
+                    suffix = "" if args.lang == "en" else f"-{args.lang}"
+                    path = args.out / f"{state}-{size}-{scheme}{suffix}.png"
                     page.screenshot(path=str(path), full_page=True, animations="disabled")
                     written.append(path)
                 context.close()

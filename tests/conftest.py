@@ -51,16 +51,16 @@ def client() -> FormClient:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters must not leak from one test into the next."""
-    from django.core.cache import cache, caches
+    from django.core.cache import cache
 
-    from accounts import breach
+    from accounts import breach, pages
 
     cache.clear()
-    caches["fragments"].clear()  # pages' cached parts: tests change templates and settings
+    pages.clear()  # pages rendered once: tests change templates and settings
     breach._client.cache_clear()  # and the breach check's breaker
     yield
     cache.clear()
-    caches["fragments"].clear()
+    pages.clear()
 
 
 @pytest.fixture

@@ -5,6 +5,10 @@ Modes: "pass", "ok" (an empty success for any call), "500", "throttle", "slow"
 "hang", "reset", "malformed", "malformed_error", "unknown_error", "error:<Code>"
 (any Cognito error code with status 400).
 
+``throttle_next(n)``: the next ``n`` ForgotPassword or ConfirmForgotPassword calls
+get TooManyRequestsException (the account's quota), whatever the mode; then the
+mode again.
+
 ``model_invited_users(pool_id)`` adds what moto does not model: in "pass" mode,
 ForgotPassword for a user whose status is FORCE_CHANGE_PASSWORD (invited, never
 signed in) gets Cognito's NotAuthorizedException instead of a code.
@@ -29,6 +33,7 @@ class FaultProxy:
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
         self.invited_pool: str | None = None
+        self.throttling = 0
         self._lock = threading.Lock()
         self._release = threading.Event()
         proxy = self
@@ -56,6 +61,7 @@ class FaultProxy:
                             "operation": target.rsplit(".", 1)[-1],
                             "body": parsed,
                             "headers": dict(self.headers),
+                            "at": time.monotonic(),
                         }
                     )
                 proxy.handle(self, target, body)
@@ -80,6 +86,18 @@ class FaultProxy:
         self.mode = mode
         self.delay = delay
         self._release.clear()
+
+    def throttle_next(self, calls: int) -> None:
+        self.throttling = calls
+
+    def _throttled(self, target: str) -> bool:
+        if not target.endswith((".ForgotPassword", ".ConfirmForgotPassword")):
+            return False
+        with self._lock:
+            if self.throttling > 0:
+                self.throttling -= 1
+                return True
+        return False
 
     def model_invited_users(self, user_pool_id: str) -> None:
         self.invited_pool = user_pool_id
@@ -127,6 +145,8 @@ class FaultProxy:
 
     def handle(self, handler: BaseHTTPRequestHandler, target: str, body: bytes) -> None:
         mode = self.mode
+        if self._throttled(target):
+            mode = "throttle"
         if mode.startswith("slow"):  # "slow", or "slow:<mode>" for a slow <mode>
             time.sleep(self.delay)
             mode = mode.partition(":")[2] or "pass"

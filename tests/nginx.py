@@ -17,6 +17,16 @@ from pathlib import Path
 
 # Each response names the backend that served it, so tests can see the balancing.
 UPSTREAM_HEADER = "X-Upstream"
+NO_RETRY = """\
+            # One answer per request: never replay a POST on the other backend.
+            proxy_next_upstream off;"""
+# As docs/operations.md ("Rollout") recommends: another backend gets a request
+# only when this one never received it (refused, or not connected in time). nginx
+# never resends a POST that reached a backend unless told "non_idempotent".
+RETRY_UNSENT = """\
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries 2;
+            proxy_connect_timeout 2s;"""
 
 
 def _children(pid: int) -> list[int]:
@@ -38,7 +48,13 @@ def nginx_binary() -> str:
 
 
 class Nginx:
-    def __init__(self, workdir: Path, upstreams: list[str], listen: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        upstreams: list[str],
+        listen: str = "127.0.0.1",
+        retry_unsent: bool = False,
+    ) -> None:
         self.binary = nginx_binary()
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -84,8 +100,7 @@ http {{
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
-            # One answer per request: never replay a POST on the other backend.
-            proxy_next_upstream off;
+{RETRY_UNSENT if retry_unsent else NO_RETRY}
             add_header {UPSTREAM_HEADER} $upstream_addr always;
         }}
     }}

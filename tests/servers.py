@@ -50,17 +50,18 @@ class Instance:
 
 
 def start_gunicorn(
-    args: list[str], env: dict[str, str], **popen: Any
+    args: list[str], env: dict[str, str], port: int = 0, **popen: Any
 ) -> tuple[int, subprocess.Popen[Any]]:
     """gunicorn on a loopback port bound here and handed over (BIND=fd://N).
 
     A port found free, closed and then bound by the server could be taken in between
     by another process (other tests, other servers on the machine), and the test would
     then wait on, or talk to, someone else's server. A socket bound and listening before
-    the server starts leaves no such gap.
+    the server starts leaves no such gap. ``port``: a given port (a restart in place).
     """
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
         sock.listen(1024)
         fd = sock.fileno()
         process = subprocess.Popen(
@@ -69,12 +70,13 @@ def start_gunicorn(
         return sock.getsockname()[1], process
 
 
-def launch(name: str, workdir: Path, env: dict[str, str]) -> Instance:
+def launch(name: str, workdir: Path, env: dict[str, str], port: int = 0) -> Instance:
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         port, process = start_gunicorn(
             ["-c", "gunicorn.conf.py", "resetsite.wsgi:application"],
             env,
+            port,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -103,8 +105,9 @@ def wait_healthy(instance: Instance, timeout: float = 30.0) -> None:
 class Browser:
     """One browser: its own loopback address, its own cookies, Origin on every POST."""
 
-    def __init__(self, base: str, address: str) -> None:
+    def __init__(self, base: str, address: str, timeout: float = 15) -> None:
         parts = urlsplit(base)
+        self.timeout = timeout
         self.host, self.port = parts.hostname or "", parts.port or 80
         self.origin = base
         self.address = address
@@ -118,7 +121,7 @@ class Browser:
         headers: dict[str, str] | None = None,
     ) -> Response:
         conn = http.client.HTTPConnection(
-            self.host, self.port, timeout=15, source_address=(self.address, 0)
+            self.host, self.port, timeout=self.timeout, source_address=(self.address, 0)
         )
         sent = dict(headers or {})
         if self.cookies:

@@ -83,6 +83,10 @@ def test_client_secret_from_file(tmp_path: Path) -> None:
         ("COGNITO_READ_POLICY", "maybe"),
         ("COGNITO_PASSWORD_POLICY", "[1]"),
         ("DEMO_SIGN_IN_CHECK", "true"),  # the demo's page, but no local emulator
+        ("COGNITO_MAX_POOL_CONNECTIONS", "99"),  # below COGNITO_MAX_IN_FLIGHT (100)
+        ("COGNITO_QUOTA_RPS", "-1"),
+        ("COGNITO_QUOTA_MAX_WAIT", "600"),
+        ("RATELIMIT_FLOOD_IP", "lots"),
     ],
 )
 def test_bad_values_fail_at_start_naming_the_variable(name: str, value: str) -> None:

@@ -154,12 +154,14 @@ def test_every_manifest_is_a_named_kubernetes_object() -> None:
             assert doc.get("metadata", {}).get("name"), name
 
 
-def test_kustomization_lists_every_manifest_except_the_example_secret() -> None:
+def test_kustomization_lists_every_manifest_except_the_examples() -> None:
+    """Examples (the Secret, the Ingress) hold placeholders: they are not applied."""
     kustomization = _load(KUSTOMIZATION)[0]
     resources = kustomization["resources"]
     assert len(resources) == len(set(resources)), "no manifest listed twice"
-    assert EXAMPLE_SECRET not in resources
-    assert set(resources) == set(_manifest_files()) - {EXAMPLE_SECRET}
+    examples = {name for name in _manifest_files() if name.endswith(".example.yaml")}
+    assert {EXAMPLE_SECRET, "ingress.example.yaml"} <= examples
+    assert set(resources) == set(_manifest_files()) - examples
 
 
 def test_kustomization_image_name_matches_the_deployment() -> None:
@@ -373,6 +375,9 @@ def test_hpa_scales_the_deployment() -> None:
 
 def test_dockerfile_base_image_is_slim_python_311() -> None:
     (base,) = _docker_args("FROM")
+    # The base is a build argument (tests/test_release.py): check its default.
+    defaults = dict(arg.split("=", 1) for arg in _docker_args("ARG") if "=" in arg)
+    base = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], base)
     assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(@sha256:[0-9a-f]{64})?", base), base
 
 

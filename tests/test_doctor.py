@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from emulator import DEMO_POLICY, Pool
 
-from accounts import cognito
+from accounts import cognito, cognito_pool
 
 pytestmark = pytest.mark.e2e
 
@@ -241,7 +241,7 @@ def test_without_credentials_it_names_what_it_skipped(
 
 def test_credentials_without_permission_skip_the_client_checks(configured: Pool) -> None:
     """moto allows every call; Cognito answers AccessDeniedException without the permission."""
-    client = cognito._admin_client(cognito.config())
+    client = cognito_pool._admin_client(cognito.config())
     with Stubber(client) as stub:
         pool = configured.client().describe_user_pool(UserPoolId=configured.user_pool_id)
         stub.add_response("describe_user_pool", {"UserPool": pool["UserPool"]})

@@ -169,7 +169,7 @@ def test_closed_sets_cover_everything_the_code_reports(settings: Any) -> None:
     assert {o.value for o in Outcome} <= metrics.OUTCOMES
     assert set(settings.RATELIMITS) == metrics.ACTIONS
     scopes = {scope for limits in settings.RATELIMITS.values() for scope in limits}
-    assert scopes == metrics.RATELIMIT_SCOPES
+    assert scopes | {"flood"} == metrics.RATELIMIT_SCOPES
     model = botocore.session.get_session().get_service_model("cognito-idp")
     listed = {
         error.name
@@ -193,6 +193,7 @@ def _closed_labels(scraped: dict[Any, float]) -> None:
         "error_code": metrics.ERROR_CODES,
         "scope": metrics.RATELIMIT_SCOPES,
         "state": frozenset(metrics.BREAKER_STATES),
+        "reason": metrics.BUSY_REASONS,
     }
     for name, labels in scraped:
         if not name.startswith("resetsite_"):

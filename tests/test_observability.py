@@ -89,6 +89,7 @@ def test_each_alert_is_unit_tested_and_explained() -> None:
     assert {a["alert"] for a in alerts} == {
         "ResetSiteCognitoBreakerOpen",
         "ResetSiteCognitoErrorRate",
+        "ResetSiteCognitoThrottled",
         "ResetSiteRateLimitSurge",
         "ResetSiteBreachCheckFailing",
     }
@@ -103,7 +104,7 @@ def test_each_alert_is_unit_tested_and_explained() -> None:
 
 def test_rules_and_dashboard_name_only_metrics_that_exist() -> None:
     defined = families()
-    assert len(defined) == 7
+    assert len(defined) == 9
     known = defined | recorded()
     exprs = [("rule " + r.get("alert", r.get("record", "")), r["expr"]) for r in rules()]
     exprs += dashboard_exprs()
@@ -144,6 +145,7 @@ def test_the_dashboard_labels_are_the_metrics_own() -> None:
         "error_code",
         "scope",
         "state",
+        "reason",
     }
     for title, expr in dashboard_exprs():
         used = set(re.findall(r"by \(([^)]*)\)", expr))

@@ -148,7 +148,7 @@ def support_html(kind: str) -> str:
         return f'<p class="support">Need help? <a href="{SUPPORT_URL}">Contact support</a></p>'
     return (
         '<p class="support">Need help? Write to us at '
-        f'<a href="mailto:{SUPPORT_EMAIL}">{SUPPORT_EMAIL}</a></p>'
+        f'<a href="mailto:{SUPPORT_EMAIL}" dir="ltr">{SUPPORT_EMAIL}</a></p>'
     )
 
 
@@ -178,7 +178,7 @@ def post_reset(client: Client, user: str, code: str = "123456") -> Any:
     ("mode", "status"),
     [
         ("unknown_error", HTTPStatus.SERVICE_UNAVAILABLE),  # service down
-        ("throttle", HTTPStatus.TOO_MANY_REQUESTS),  # Cognito's rate limit
+        ("error:LimitExceededException", HTTPStatus.TOO_MANY_REQUESTS),  # one user's limit
         ("error:ForbiddenException", HTTPStatus.FORBIDDEN),  # blocked (WAF)
         ("error:UserLambdaValidationException", HTTPStatus.BAD_REQUEST),  # a trigger refused
     ],
@@ -214,6 +214,15 @@ def test_no_support_for_what_the_user_can_fix(
     assert wrong_code.status_code == HTTPStatus.BAD_REQUEST
     assert "wrong or has expired" in html_of(wrong_code)
     assert 'class="support"' not in html_of(wrong_code)
+
+
+def test_no_support_when_busy_for_everyone(
+    client: Client, site: Any, user: str, proxy: FaultProxy, support: str
+) -> None:
+    proxy.set("throttle")  # Cognito's account-wide quota: the page tries again by itself
+    busy = post_reset(client, user)
+    assert busy.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert 'class="support"' not in html_of(busy)
     assert 'class="support"' not in html_of(client.post("/forgot/", {"username": ""}))
     assert 'class="support"' not in html_of(client.get("/reset/"))
 

@@ -16,10 +16,10 @@ Nobody recognises it, so when ``userName`` equals ``sub`` and the user has an
 Cognito accepts it as the Username of ConfirmForgotPassword.
 
 The message is written in the language of the user's ``locale`` attribute when it
-is one the reset site ships (en, de, fr, es, pt-br, ja; ``de-AT`` is German and
-``pt`` Brazilian Portuguese), and ``&lang=`` then opens the site in that language
-too. Any other locale, or none, gets English and no ``lang`` (the site then follows
-the browser).
+is one the reset site ships (see ``CODES`` and ``language()``: ``de-AT`` is German,
+``pt`` Brazilian Portuguese, ``zh-TW`` Traditional Chinese), and ``&lang=`` then opens
+the site in that language too. Any other locale, or none, gets English and no ``lang``
+(the site then follows the browser).
 
 Configuration (Lambda environment variables):
 
@@ -36,16 +36,22 @@ Configuration (Lambda environment variables):
 ``EMAIL_SUBJECT``
     Overrides the subject line (in every language).
 
-Only the Python standard library is used, so the file can be deployed as is.
+Only the Python standard library is used. The texts are in ``messages/<language>.json``
+next to this file, so the deployment package is the folder (the handler and its
+``messages``), zipped.
+
 The code and the message body are never logged.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -64,6 +70,47 @@ _EMAIL_RE: Final = re.compile(
     r"[^@\s<>\"'()\[\],;:\\]+@[^@\s<>\"'()\[\],;:\\]+\.[^@\s<>\"'()\[\],;:\\]+"
 )
 _SPACE_RE: Final = re.compile(r"\s+")
+
+# The languages the reset site ships, in its order. Each one's texts are the flat JSON
+# object in messages/<code>.json, next to this file; templates use %(name)s, and the values
+# are put in after the template is escaped for HTML. A missing file means that language
+# is not offered; en.json is required.
+CODES: Final = (
+    "en", "de", "fr", "es", "pt-br", "ja", "it", "nl", "sv", "pl",
+    "tr", "id", "vi", "ko", "zh-hans", "zh-hant", "ar", "he", "ru", "uk",
+)  # fmt: skip
+MESSAGES_DIR: Final = Path(__file__).resolve().with_name("messages")
+# Written right to left: the email says so on <html> and on its content cell (some mail
+# clients drop the <html> element's attributes).
+RIGHT_TO_LEFT: Final = frozenset({"ar", "he"})
+
+
+def load_texts(folder: Path = MESSAGES_DIR) -> dict[str, dict[str, str]]:
+    """Every language's texts, read once at import. A file that is not a flat object of
+    strings with exactly the English keys is left out (and logged), so that language gets
+    English instead of a broken email."""
+    english = json.loads((folder / "en.json").read_text(encoding="utf-8"))
+    texts: dict[str, dict[str, str]] = {}
+    for code in CODES:
+        try:
+            data = json.loads((folder / f"{code}.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            logger.error("messages/%s.json is unreadable; that language gets English", code)
+            continue
+        if (
+            not isinstance(data, dict)
+            or set(data) != set(english)
+            or not all(isinstance(v, str) for v in data.values())
+        ):
+            logger.error("messages/%s.json lacks texts; that language gets English", code)
+            continue
+        texts[code] = data
+    return texts
+
+
+TEXTS: Final = load_texts()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -156,17 +203,33 @@ def link_username(username: str, attributes: dict[str, Any]) -> str:
 
 
 def language(locale: Any) -> str | None:
-    """The site language for a ``locale`` attribute (``de-DE``, ``pt_BR``, ``ja``), or None."""
+    """The site language for a ``locale`` attribute (``de-DE``, ``pt_BR``, ``zh-TW``), or None."""
+    return match_language(locale, TEXTS)
+
+
+def match_language(locale: Any, available: Iterable[str]) -> str | None:
+    """The code in ``available`` for a language tag, as the site matches browsers.
+
+    A script or region picks the Chinese (``zh-CN``, ``zh-SG`` and ``zh-Hans`` are
+    Simplified; ``zh-TW``, ``zh-HK``, ``zh-MO`` and ``zh-Hant`` Traditional), old codes
+    count (``iw`` is Hebrew, ``in`` Indonesian), and a language shipped in one variant
+    only takes it (``pt`` and ``pt-PT`` get Brazilian Portuguese). This function is the
+    same in both Lambda triggers (a test keeps them so)."""
     if not isinstance(locale, str) or len(locale) > 35:
         return None
+    codes = list(available)
     tag = locale.strip().lower().replace("_", "-")
-    if tag in TEXTS:
+    primary, *rest = tag.split("-")
+    primary = {"iw": "he", "in": "id"}.get(primary, primary)
+    if tag in codes:
         return tag
-    primary = tag.split("-", 1)[0]
-    if primary in TEXTS:
+    if primary == "zh":
+        traditional = "hant" in rest or ("hans" not in rest and bool({"tw", "hk", "mo"} & {*rest}))
+        wanted = "zh-hant" if traditional else "zh-hans"
+        return wanted if wanted in codes else None
+    if primary in codes:
         return primary
-    # As the site does (Django): a language it ships in one variant only, e.g. pt → pt-br.
-    return next((code for code in TEXTS if primary and code.startswith(primary + "-")), None)
+    return next((c for c in codes if primary and c.startswith(primary + "-")), None)
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -273,9 +336,10 @@ def render_email(
         f'<p style="margin:24px 0 0;">{_t(lang, "signature", brand=_h(brand))}</p>' if brand else ""
     )
     account = f'<strong style="word-break:break-all;">{_h(username)}</strong>'
+    direction = ' dir="rtl"' if lang in RIGHT_TO_LEFT else ""
     return (
         "<!DOCTYPE html>\n"
-        f'<html lang="{lang}"><head><meta charset="utf-8">'
+        f'<html lang="{lang}"{direction}><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title></head>\n"
         '<body style="margin:0;padding:0;background:#f4f4f5;">\n'
@@ -283,8 +347,8 @@ def render_email(
         'style="background:#f4f4f5;"><tr><td align="center" style="padding:24px 12px;">\n'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         'style="max-width:560px;background:#ffffff;border-radius:8px;">'
-        '<tr><td style="padding:32px;font-family:Arial,Helvetica,sans-serif;font-size:16px;'
-        'line-height:1.5;color:#111111;">\n'
+        f'<tr><td{direction} style="padding:32px;font-family:Arial,Helvetica,sans-serif;'
+        'font-size:16px;line-height:1.5;color:#111111;">\n'
         f'<h1 style="margin:0 0 16px;font-size:22px;">{title}</h1>\n'
         f'<p style="margin:0 0 16px;">{_t(lang, "intro", account=account)}</p>\n'
         f'<p style="margin:0 0 24px;">{_t(lang, "action")}</p>\n'
@@ -296,7 +360,7 @@ def render_email(
         f"{_t(lang, 'button')}</a></td></tr></table>\n"
         '<p style="margin:24px 0 0;font-size:14px;color:#555555;">'
         f"{_t(lang, 'fallback')}<br>"
-        f'<a href="{href}" style="color:#555555;word-break:break-all;">{href}</a></p>\n'
+        f'<a href="{href}" dir="ltr" style="color:#555555;word-break:break-all;">{href}</a></p>\n'
         f'<p style="margin:24px 0 0;">{_t(lang, "ignore")}</p>\n'
         f"{signature}{support_html}\n"
         "</td></tr></table>\n"
@@ -320,168 +384,3 @@ def render_sms(*, link_prefix: str, placeholder: str, brand: str, lang: str = "e
         if len(branded) <= MAX_SMS_CHARS:
             return branded
     return texts["sms"] % {"link": link}
-
-
-# --- the texts, in every language the reset site ships --------------------------------------
-#
-# Templates use %(name)s; the values are put in after the template is escaped for HTML.
-# Each language's own punctuation: French puts a no-break space before : and ?.
-
-TEXTS: Final[dict[str, dict[str, str]]] = {
-    "en": {
-        "subject": "Reset your password",
-        "subject_brand": "Reset your %(brand)s password",
-        "intro": "We received a request to reset the password for the account %(account)s.",
-        "action": (
-            "Choose a new password with the button below. The code in the link is valid for 1 hour."
-        ),
-        "button": "Reset password",
-        "fallback": "If the button does not work, copy this address into your browser:",
-        "ignore": (
-            "If you did not ask to reset your password, you can ignore this email. "
-            "Your password will not change."
-        ),
-        "signature": "The %(brand)s team",
-        "support": "Questions? Contact %(email)s.",
-        "minimal_lead": "Reset your password: %(link)s",
-        "minimal_rest": (
-            "The code in the link is valid for 1 hour. "
-            "If you did not ask to reset your password, you can ignore this email."
-        ),
-        "sms": "Password reset (valid 1 hour): %(link)s",
-        "sms_brand": "%(brand)s password reset (valid 1 hour): %(link)s",
-    },
-    "de": {
-        "subject": "Passwort zurücksetzen",
-        "subject_brand": "Passwort für %(brand)s zurücksetzen",
-        "intro": (
-            "Wir haben eine Anfrage erhalten, das Passwort für das Konto %(account)s "
-            "zurückzusetzen."
-        ),
-        "action": (
-            "Wählen Sie über die Schaltfläche unten ein neues Passwort. "
-            "Der Code im Link ist 1 Stunde lang gültig."
-        ),
-        "button": "Passwort zurücksetzen",
-        "fallback": (
-            "Falls die Schaltfläche nicht funktioniert, kopieren Sie diese Adresse in Ihren "
-            "Browser:"
-        ),
-        "ignore": (
-            "Wenn Sie das Zurücksetzen nicht angefordert haben, können Sie diese E-Mail "
-            "ignorieren. Ihr Passwort bleibt unverändert."
-        ),
-        "signature": "Ihr Team von %(brand)s",
-        "support": "Fragen? Schreiben Sie an %(email)s.",
-        "minimal_lead": "Passwort zurücksetzen: %(link)s",
-        "minimal_rest": (
-            "Der Code im Link ist 1 Stunde lang gültig. Wenn Sie das Zurücksetzen nicht "
-            "angefordert haben, können Sie diese E-Mail ignorieren."
-        ),
-        "sms": "Passwort zurücksetzen (1 Stunde gültig): %(link)s",
-        "sms_brand": "%(brand)s – Passwort zurücksetzen (1 Stunde gültig): %(link)s",
-    },
-    "fr": {
-        "subject": "Réinitialisez votre mot de passe",
-        "subject_brand": "Réinitialisez votre mot de passe %(brand)s",
-        "intro": (
-            "Nous avons reçu une demande de réinitialisation du mot de passe du compte %(account)s."
-        ),
-        "action": (
-            "Choisissez un nouveau mot de passe avec le bouton ci-dessous. "
-            "Le code contenu dans le lien est valable 1 heure."
-        ),
-        "button": "Réinitialiser le mot de passe",
-        "fallback": (
-            "Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur\u00a0:"
-        ),
-        "ignore": (
-            "Si vous n’avez pas demandé à réinitialiser votre mot de passe, vous pouvez "
-            "ignorer cet e-mail. Votre mot de passe ne changera pas."
-        ),
-        "signature": "L’équipe %(brand)s",
-        "support": "Des questions\u00a0? Écrivez à %(email)s.",
-        "minimal_lead": "Réinitialisez votre mot de passe\u00a0: %(link)s",
-        "minimal_rest": (
-            "Le code contenu dans le lien est valable 1 heure. Si vous n’avez pas demandé à "
-            "réinitialiser votre mot de passe, vous pouvez ignorer cet e-mail."
-        ),
-        "sms": "Réinitialisation du mot de passe (valable 1 heure)\u00a0: %(link)s",
-        "sms_brand": (
-            "%(brand)s – réinitialisation du mot de passe (valable 1 heure)\u00a0: %(link)s"
-        ),
-    },
-    "es": {
-        "subject": "Restablece tu contraseña",
-        "subject_brand": "Restablece tu contraseña de %(brand)s",
-        "intro": (
-            "Hemos recibido una solicitud para restablecer la contraseña de la cuenta %(account)s."
-        ),
-        "action": (
-            "Elige una contraseña nueva con el botón de abajo. "
-            "El código del enlace es válido durante 1 hora."
-        ),
-        "button": "Restablecer contraseña",
-        "fallback": "Si el botón no funciona, copia esta dirección en tu navegador:",
-        "ignore": (
-            "Si no pediste restablecer tu contraseña, puedes ignorar este correo. "
-            "Tu contraseña no cambiará."
-        ),
-        "signature": "El equipo de %(brand)s",
-        "support": "¿Tienes preguntas? Escribe a %(email)s.",
-        "minimal_lead": "Restablece tu contraseña: %(link)s",
-        "minimal_rest": (
-            "El código del enlace es válido durante 1 hora. "
-            "Si no pediste restablecer tu contraseña, puedes ignorar este correo."
-        ),
-        "sms": "Restablecer contraseña (válido 1 hora): %(link)s",
-        "sms_brand": "%(brand)s – restablecer contraseña (válido 1 hora): %(link)s",
-    },
-    "pt-br": {
-        "subject": "Redefina sua senha",
-        "subject_brand": "%(brand)s: redefina sua senha",
-        "intro": "Recebemos uma solicitação para redefinir a senha da conta %(account)s.",
-        "action": (
-            "Escolha uma nova senha usando o botão abaixo. O código do link é válido por 1 hora."
-        ),
-        "button": "Redefinir senha",
-        "fallback": "Se o botão não funcionar, copie este endereço no seu navegador:",
-        "ignore": (
-            "Se você não pediu para redefinir sua senha, pode ignorar este e-mail. "
-            "Sua senha não será alterada."
-        ),
-        "signature": "Equipe %(brand)s",
-        "support": "Dúvidas? Escreva para %(email)s.",
-        "minimal_lead": "Redefina sua senha: %(link)s",
-        "minimal_rest": (
-            "O código do link é válido por 1 hora. "
-            "Se você não pediu para redefinir sua senha, pode ignorar este e-mail."
-        ),
-        "sms": "Redefinição de senha (válida por 1 hora): %(link)s",
-        "sms_brand": "%(brand)s – redefinição de senha (válida por 1 hora): %(link)s",
-    },
-    "ja": {
-        "subject": "パスワードの再設定",
-        "subject_brand": "%(brand)sのパスワードの再設定",
-        "intro": "アカウント %(account)s のパスワード再設定のリクエストを受け付けました。",
-        "action": (
-            "下のボタンから新しいパスワードを設定してください。"
-            "リンク内のコードの有効期間は1時間です。"
-        ),
-        "button": "パスワードを再設定",
-        "fallback": "ボタンが機能しない場合は、次のアドレスをブラウザーに貼り付けてください：",
-        "ignore": (
-            "パスワードの再設定をリクエストしていない場合は、このメールを無視してください。"
-            "パスワードは変更されません。"
-        ),
-        "signature": "%(brand)s チーム",
-        "support": "ご不明な点は %(email)s までお問い合わせください。",
-        "minimal_lead": "パスワードの再設定：%(link)s",
-        "minimal_rest": (
-            "リンク内のコードの有効期間は1時間です。"
-            "パスワードの再設定をリクエストしていない場合は、このメールを無視してください。"
-        ),
-        "sms": "パスワードの再設定（有効期間1時間）：%(link)s",
-        "sms_brand": "%(brand)s パスワードの再設定（有効期間1時間）：%(link)s",
-    },
-}

@@ -4,10 +4,10 @@ After a successful ConfirmForgotPassword, Cognito fires PostConfirmation with th
 ``triggerSource`` ``PostConfirmation_ConfirmForgotPassword``. For those events this
 function emails the user through Amazon SES: their password was changed, when, and
 what to do if it wasn't them. The email is branded like the CustomMessage trigger's
-and written in the user's language (the ``locale`` attribute: en, de, fr, es, pt-br,
-ja; anything else gets English). With ``SIGN_OUT_EVERYWHERE=true`` it also calls
-AdminUserGlobalSignOut, so refresh tokens issued before the reset (a thief's
-included) stop working.
+and written in the user's language (the ``locale`` attribute, matched as the reset
+site matches browsers; anything it does not ship gets English). With
+``SIGN_OUT_EVERYWHERE=true`` it also calls AdminUserGlobalSignOut, so refresh tokens
+issued before the reset (a thief's included) stop working.
 
 Every other trigger source is passed through untouched. Failures are logged and
 never block the user: the event is always returned, because Cognito would
@@ -27,8 +27,10 @@ Configuration (Lambda environment variables):
 ``SES_REGION``
     The region of the SES identity, when it is not the function's own.
 
-Only the standard library and the boto3 of the Lambda runtime are used, so the
-file can be deployed as is. The email address and the message are never logged.
+Only the standard library and the boto3 of the Lambda runtime are used. The texts
+are in ``messages/<language>.json`` next to this file, so the deployment package is
+the folder (the handler and its ``messages``), zipped. The email address and the
+message are never logged.
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ from __future__ import annotations
 import datetime
 import functools
 import html
+import json
 import logging
 import os
 import re
+from collections.abc import Iterable
 from email.utils import formataddr
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -62,115 +67,46 @@ _EMAIL_RE: Final = re.compile(
 )
 _SPACE_RE: Final = re.compile(r"\s+")
 
-# Each language's texts. {account}, {when}, {brand} and {support} are filled in.
-TEXTS: Final[dict[str, dict[str, str]]] = {
-    "en": {
-        "subject": "Your password was changed",
-        "subject_brand": "Your {brand} password was changed",
-        "changed": "The password for the account {account} was changed on {when}.",
-        "if_you": "If you made this change, you don't need to do anything.",
-        "if_not": (
-            "If you didn't, reset your password now: someone else may have access to your account."
-        ),
-        "button": "Reset your password",
-        "signed_out": (
-            "For your security, you have been signed out on all your devices. "
-            "Sign in again with your new password."
-        ),
-        "team": "The {brand} team",
-        "questions": "Questions? Contact {support}.",
-        "when": "{Y}-{m:02d}-{d:02d} at {H:02d}:{M:02d} UTC",
-    },
-    "de": {
-        "subject": "Ihr Passwort wurde geändert",
-        "subject_brand": "Ihr {brand}-Passwort wurde geändert",
-        "changed": "Das Passwort für das Konto {account} wurde am {when} geändert.",
-        "if_you": "Wenn Sie das waren, müssen Sie nichts weiter tun.",
-        "if_not": (
-            "Wenn nicht, setzen Sie Ihr Passwort jetzt zurück: Möglicherweise hat jemand "
-            "anderes Zugriff auf Ihr Konto."
-        ),
-        "button": "Passwort zurücksetzen",
-        "signed_out": (
-            "Zu Ihrer Sicherheit wurden Sie auf allen Geräten abgemeldet. Melden Sie sich "
-            "mit Ihrem neuen Passwort wieder an."
-        ),
-        "team": "Ihr {brand}-Team",
-        "questions": "Fragen? Schreiben Sie an {support}.",
-        "when": "{d:02d}.{m:02d}.{Y} um {H:02d}:{M:02d} Uhr (UTC)",
-    },
-    "fr": {
-        "subject": "Votre mot de passe a été modifié",
-        "subject_brand": "Votre mot de passe {brand} a été modifié",
-        "changed": "Le mot de passe du compte {account} a été modifié le {when}.",
-        "if_you": "Si c’est vous qui l’avez modifié, vous n’avez rien à faire.",
-        "if_not": (
-            "Sinon, réinitialisez votre mot de passe dès maintenant\u00a0: quelqu’un d’autre "
-            "a peut-être accès à votre compte."
-        ),
-        "button": "Réinitialiser le mot de passe",
-        "signed_out": (
-            "Par sécurité, nous avons fermé vos sessions sur tous vos appareils. "
-            "Reconnectez-vous avec votre nouveau mot de passe."
-        ),
-        "team": "L’équipe {brand}",
-        "questions": "Des questions\u00a0? Écrivez à {support}.",
-        "when": "{d:02d}/{m:02d}/{Y} à {H:02d}\u00a0h\u00a0{M:02d} (UTC)",
-    },
-    "es": {
-        "subject": "Se ha cambiado tu contraseña",
-        "subject_brand": "Se ha cambiado tu contraseña de {brand}",
-        "changed": "La contraseña de la cuenta {account} se cambió el {when}.",
-        "if_you": "Si fuiste tú, no tienes que hacer nada.",
-        "if_not": (
-            "Si no fuiste tú, restablece tu contraseña ahora: puede que otra persona tenga "
-            "acceso a tu cuenta."
-        ),
-        "button": "Restablecer la contraseña",
-        "signed_out": (
-            "Por seguridad, hemos cerrado tu sesión en todos tus dispositivos. Vuelve a "
-            "iniciar sesión con tu nueva contraseña."
-        ),
-        "team": "El equipo de {brand}",
-        "questions": "¿Tienes preguntas? Escribe a {support}.",
-        "when": "{d:02d}/{m:02d}/{Y} a las {H:02d}:{M:02d} (UTC)",
-    },
-    "pt-br": {
-        "subject": "Sua senha foi alterada",
-        "subject_brand": "Sua senha do {brand} foi alterada",
-        "changed": "A senha da conta {account} foi alterada em {when}.",
-        "if_you": "Se foi você, não é preciso fazer nada.",
-        "if_not": (
-            "Se não foi você, redefina sua senha agora: outra pessoa pode ter acesso à sua conta."
-        ),
-        "button": "Redefinir senha",
-        "signed_out": (
-            "Por segurança, encerramos sua sessão em todos os seus dispositivos. Entre "
-            "novamente com a nova senha."
-        ),
-        "team": "Equipe {brand}",
-        "questions": "Dúvidas? Escreva para {support}.",
-        "when": "{d:02d}/{m:02d}/{Y} às {H:02d}:{M:02d} (UTC)",
-    },
-    "ja": {
-        "subject": "パスワードが変更されました",
-        "subject_brand": "{brand} のパスワードが変更されました",
-        "changed": "アカウント {account} のパスワードが {when} に変更されました。",
-        "if_you": "ご自身で変更した場合は、特に操作は必要ありません。",
-        "if_not": (
-            "心当たりがない場合は、今すぐパスワードを再設定してください。"
-            "第三者がアカウントにアクセスしている可能性があります。"
-        ),
-        "button": "パスワードを再設定",
-        "signed_out": (
-            "安全のため、すべてのデバイスからサインアウトしました。"
-            "新しいパスワードでもう一度サインインしてください。"
-        ),
-        "team": "{brand} チーム",
-        "questions": "ご不明な点は {support} までお問い合わせください。",
-        "when": "{Y}年{m}月{d}日 {H:02d}:{M:02d}（UTC）",
-    },
-}
+# The languages the reset site ships, in its order. Each one's texts are the flat JSON
+# object in messages/<code>.json, next to this file; {account}, {when}, {brand} and
+# {support} are filled in. A missing file means that language is not offered; en.json
+# is required.
+CODES: Final = (
+    "en", "de", "fr", "es", "pt-br", "ja", "it", "nl", "sv", "pl",
+    "tr", "id", "vi", "ko", "zh-hans", "zh-hant", "ar", "he", "ru", "uk",
+)  # fmt: skip
+MESSAGES_DIR: Final = Path(__file__).resolve().with_name("messages")
+# Written right to left: the email says so on <html> and on its content cell (some mail
+# clients drop the <html> element's attributes).
+RIGHT_TO_LEFT: Final = frozenset({"ar", "he"})
+
+
+def load_texts(folder: Path = MESSAGES_DIR) -> dict[str, dict[str, str]]:
+    """Every language's texts, read once at import. A file that is not a flat object of
+    strings with exactly the English keys is left out (and logged), so that language gets
+    English instead of a broken email."""
+    english = json.loads((folder / "en.json").read_text(encoding="utf-8"))
+    texts: dict[str, dict[str, str]] = {}
+    for code in CODES:
+        try:
+            data = json.loads((folder / f"{code}.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            logger.error("messages/%s.json is unreadable; that language gets English", code)
+            continue
+        if (
+            not isinstance(data, dict)
+            or set(data) != set(english)
+            or not all(isinstance(v, str) for v in data.values())
+        ):
+            logger.error("messages/%s.json lacks texts; that language gets English", code)
+            continue
+        texts[code] = data
+    return texts
+
+
+TEXTS: Final = load_texts()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -279,14 +215,33 @@ def _code(exc: botocore.exceptions.ClientError) -> str:
 
 
 def language(locale: Any) -> str:
-    """The supported language for a ``locale`` attribute (de, de-AT, pt_BR, …), else en."""
-    tag = str(locale or "").strip().lower().replace("_", "-")
-    if tag in TEXTS:
+    """The language for a ``locale`` attribute (de, de-AT, pt_BR, zh-TW, …), else en."""
+    return match_language(locale, TEXTS) or "en"
+
+
+def match_language(locale: Any, available: Iterable[str]) -> str | None:
+    """The code in ``available`` for a language tag, as the site matches browsers.
+
+    A script or region picks the Chinese (``zh-CN``, ``zh-SG`` and ``zh-Hans`` are
+    Simplified; ``zh-TW``, ``zh-HK``, ``zh-MO`` and ``zh-Hant`` Traditional), old codes
+    count (``iw`` is Hebrew, ``in`` Indonesian), and a language shipped in one variant
+    only takes it (``pt`` and ``pt-PT`` get Brazilian Portuguese). This function is the
+    same in both Lambda triggers (a test keeps them so)."""
+    if not isinstance(locale, str) or len(locale) > 35:
+        return None
+    codes = list(available)
+    tag = locale.strip().lower().replace("_", "-")
+    primary, *rest = tag.split("-")
+    primary = {"iw": "he", "in": "id"}.get(primary, primary)
+    if tag in codes:
         return tag
-    primary = tag.split("-", 1)[0]
-    if primary == "pt":
-        return "pt-br"
-    return primary if primary in TEXTS else "en"
+    if primary == "zh":
+        traditional = "hant" in rest or ("hans" not in rest and bool({"tw", "hk", "mo"} & {*rest}))
+        wanted = "zh-hant" if traditional else "zh-hans"
+        return wanted if wanted in codes else None
+    if primary in codes:
+        return primary
+    return next((c for c in codes if primary and c.startswith(primary + "-")), None)
 
 
 def _site_url(raw: str) -> str:
@@ -399,9 +354,10 @@ def compose(
         )
     signature = f'<p style="margin:24px 0 0;">{_h(closing[0])}</p>' if closing else ""
     lang = "pt-BR" if language == "pt-br" else language
+    direction = ' dir="rtl"' if language in RIGHT_TO_LEFT else ""
     page = (
         "<!DOCTYPE html>\n"
-        f'<html lang="{lang}"><head><meta charset="utf-8">'
+        f'<html lang="{lang}"{direction}><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_h(subject)}</title></head>\n"
         '<body style="margin:0;padding:0;background:#f4f4f5;">\n'
@@ -409,8 +365,8 @@ def compose(
         'style="background:#f4f4f5;"><tr><td align="center" style="padding:24px 12px;">\n'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         'style="max-width:560px;background:#ffffff;border-radius:8px;">'
-        '<tr><td style="padding:32px;font-family:Arial,Helvetica,sans-serif;font-size:16px;'
-        'line-height:1.5;color:#111111;">\n'
+        f'<tr><td{direction} style="padding:32px;font-family:Arial,Helvetica,sans-serif;'
+        'font-size:16px;line-height:1.5;color:#111111;">\n'
         f'<h1 style="margin:0 0 16px;font-size:22px;">{_h(subject)}</h1>\n'
         + "\n".join(html_paragraphs)
         + "\n"

@@ -39,6 +39,131 @@
   // Back to a page kept in the back-forward cache: make it usable again.
   window.addEventListener("pageshow", function (event) { if (event.persisted) { idle(); } });
 
+  // With JavaScript, forms[data-background] are sent in the background (fetch), so that
+  // nothing typed is lost, passwords included: they stay in this page's memory and fields.
+  // Success follows the redirect. "Busy for everyone" (503 with #retry-line) counts down
+  // politely and sends again by itself; every other answer is shown as it came (its <main>
+  // replaces ours, and this script runs again on it), with the passwords put back. One
+  // listener for the page's whole life: the first run of this script adds it.
+  var root = doc.documentElement;
+  var source = doc.currentScript && doc.currentScript.src;
+  if (source && window.fetch && window.DOMParser && !root.hasAttribute("data-sends")) {
+    root.setAttribute("data-sends", "");
+    doc.addEventListener("submit", sendInBackground);
+  }
+  var countdown = 0;
+
+  function sendInBackground(event) {
+    var sent = event.target;
+    if (event.defaultPrevented || !sent.hasAttribute("data-background")) { return; }
+    event.preventDefault();
+    clearTimeout(countdown);
+    var kept = {};
+    var secret = sent.querySelectorAll("input[autocomplete=new-password]");
+    for (var i = 0; i < secret.length; i++) { kept[secret[i].name] = secret[i].value; }
+    fetch(sent.action, {
+      method: "POST", body: new URLSearchParams(new FormData(sent)), credentials: "same-origin"
+    }).then(function (response) {
+      if (response.redirected) { return location.assign(response.url); }
+      return response.text().then(function (html) { answered(sent, response, html, kept); });
+    }).catch(function () { HTMLFormElement.prototype.submit.call(sent); });
+  }
+
+  function answered(sent, response, html, kept) {
+    var page = new DOMParser().parseFromString(html, "text/html");
+    var main = page.getElementById("main");
+    var line = page.getElementById("retry-line");
+    var seconds = parseInt(response.headers.get("Retry-After") ||
+      (line && line.getAttribute("data-retry-after")), 10);
+    var busy = response.status === 503 && line && seconds > 0;
+    if (!main) { return doc.replaceChild(doc.importNode(page.documentElement, true), root); }
+    if (busy && doc.getElementById("retry-line")) {
+      // Busy again: say when, once, politely; keep the page (and its focus) as it is.
+      ready(sent);
+      wait(seconds, true);
+      return;
+    }
+    doc.title = page.title;
+    var old = doc.getElementById("main");
+    old.parentNode.replaceChild(doc.importNode(main, true), old);
+    var restored = false;
+    for (var name in kept) {
+      var field = doc.querySelector("#main [name='" + name + "']");
+      if (field) { field.value = kept[name]; restored = restored || kept[name] !== ""; }
+    }
+    if (restored) { notEmptied(); }
+    if (busy) { wait(seconds, false); }
+    var again = doc.createElement("script");
+    again.src = source;  // binds the checklist, show/hide and focus to the new <main>
+    doc.head.appendChild(again);
+  }
+
+  // The server's answer says "type it again": it never sends a password back. This page
+  // kept them, so that text would be false: drop it, and the field's pointer to it.
+  function notEmptied() {
+    var note = doc.getElementById("retype");
+    if (note) { note.parentNode.removeChild(note); }
+    var fields = doc.querySelectorAll("#main [aria-describedby~=retype]");
+    for (var i = 0; i < fields.length; i++) {
+      var ids = fields[i].getAttribute("aria-describedby").split(" ").filter(function (id) {
+        return id && id !== "retype";
+      });
+      fields[i].setAttribute("aria-describedby", ids.join(" "));
+    }
+  }
+
+  function ready(sent) {
+    var button = sent.querySelector("[type=submit]");
+    sent.removeAttribute("data-busy");
+    if (button && button.hasAttribute("data-label")) {
+      button.disabled = false;
+      button.textContent = button.getAttribute("data-label");
+    }
+    if (doc.activeElement === doc.body) {
+      var summary = doc.getElementById("error-summary");
+      if (summary) { summary.focus(); }
+    }
+  }
+
+  // "We'll try again in 7 seconds": counts down on the page every second, hidden from
+  // screen readers, who hear the sentence once: in the error summary the first time,
+  // then from the form's polite status line. Then it sends the form again.
+  function wait(seconds, repeat) {
+    var line = doc.getElementById("retry-line");
+    var template = line.getAttribute("data-t-retry");
+    var left = seconds;
+    function when(n) {
+      try {
+        return new Intl.RelativeTimeFormat(root.lang, { numeric: "always" }).format(n, "second");
+      } catch (e) { return n + " s"; }
+    }
+    var shown = line.querySelector("[aria-hidden]");
+    if (!shown) {
+      var said = doc.createElement("span");
+      said.className = "vh";
+      said.textContent = template.replace("%(when)s", when(left));
+      shown = doc.createElement("span");
+      shown.setAttribute("aria-hidden", "true");
+      line.textContent = "";
+      line.appendChild(said);
+      line.appendChild(shown);
+    }
+    shown.textContent = template.replace("%(when)s", when(left));
+    var status = doc.querySelector("form[data-background] > [role=status]");
+    if (repeat && status) { status.textContent = shown.textContent; }
+    function tick() {
+      left -= 1;
+      if (left > 0) {
+        shown.textContent = template.replace("%(when)s", when(left));
+        countdown = setTimeout(tick, 1000);
+        return;
+      }
+      var form = doc.querySelector("form[data-background]");
+      if (form && form.requestSubmit) { form.requestSubmit(); } else if (form) { form.submit(); }
+    }
+    countdown = setTimeout(tick, 1000);
+  }
+
   var form = doc.getElementById("reset-form");
   if (!form) { return; }
   function text(key) { return form.getAttribute("data-t-" + key) || ""; }
@@ -141,22 +266,19 @@
     rules[r].appendChild(state);
     states.push(state);
   }
-  // Negative rules tick only once the positive ones are met: no false progress. After a
-  // failed submit, data-checked (from the server) keeps the list's state until typing.
+  // Negative rules tick only once the positive ones are met: no false progress. The list
+  // shows only what the password in the field meets: an emptied field meets nothing.
   var NEGATIVE = { nospace: 1, common: 1, similar: 1 };
-  var kept = form.getAttribute("data-checked");
   var announced = 0, timer = 0;
   function tick() {
     var value = pw1.value, met = 0, positive = true, i, rule;
-    if (value) { kept = null; }
     for (i = 0; i < rules.length; i++) {
       rule = rules[i].getAttribute("data-rule");
       if (!NEGATIVE[rule] && !(checks[rule] && checks[rule](value))) { positive = false; }
     }
     for (i = 0; i < rules.length; i++) {
       rule = rules[i].getAttribute("data-rule");
-      var ok = kept !== null ? (" " + kept + " ").indexOf(" " + rule + " ") >= 0
-        : (positive || !NEGATIVE[rule]) && !!checks[rule] && checks[rule](value);
+      var ok = (positive || !NEGATIVE[rule]) && !!checks[rule] && checks[rule](value);
       rules[i].classList.toggle("met", ok);
       states[i].textContent = " (" + text(ok ? "met" : "unmet") + ")";
       if (ok) { met++; }
@@ -240,6 +362,26 @@
     });
     code.addEventListener("change", tidy);
   }
+
+  // The language switcher loads the page again, which never keeps a password. Once one
+  // is typed, the first press on a language says so; the next one switches.
+  function warnBeforeSwitching() {
+    var nav = doc.querySelector("footer nav");
+    var note = null;
+    if (!nav || !pw1) { return; }
+    nav.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[href]");
+      if (!link || note || !(pw1.value || (pw2 && pw2.value))) { return; }
+      event.preventDefault();
+      note = doc.createElement("p");
+      note.id = "switch-warning";
+      note.className = "retype";
+      note.setAttribute("role", "alert");
+      note.textContent = text("retype");
+      nav.parentNode.insertBefore(note, nav);
+    });
+  }
+  warnBeforeSwitching();
 
   form.addEventListener("submit", function () {
     if (code) { code.value = normalizeCode(code.value); }

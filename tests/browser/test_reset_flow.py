@@ -78,7 +78,7 @@ def test_full_reset_without_javascript(browser: Browser, live_site: Any, reset_s
             "A symbol (such as ! @ # $ & *) or a space between words",
             "No space at the start or end",
             "Not a commonly used password",
-            "Not like your username",
+            "Not similar to your username",
         ]
     )
     assert (
@@ -117,8 +117,8 @@ def test_checklist_ticks_as_rules_are_met(reset: Reset, reset_site: Any) -> None
     password = page.locator("#id_new_password1")
     assert met_rules(page) == []  # shown before typing, nothing met yet
     expect(password).to_have_attribute("aria-describedby", "password-rules")
-    expect(page.locator("#password-rules li").first).to_contain_text("(not yet)")
-    # The negative rules ("No space…", "Not common", "Not like your username") tick
+    expect(page.locator("#password-rules li").first).to_contain_text("(not met yet)")
+    # The negative rules ("No space…", "Not common", "Not similar to your username") tick
     # only once every positive rule is met: a first keystroke is no progress on them.
     password.fill("abc")
     assert met_rules(page) == ["lowercase"]
@@ -141,7 +141,7 @@ def test_checklist_ticks_as_rules_are_met(reset: Reset, reset_site: Any) -> None
     assert "similar" in met_rules(page)
     password.fill(NEW_PASSWORD)
     assert len(met_rules(page)) == 8
-    expect(page.locator("#password-rules li").first).to_contain_text("(done)")
+    expect(page.locator("#password-rules li").first).to_contain_text("(met)")
 
 
 @pytest.mark.parametrize(
@@ -285,7 +285,7 @@ def test_a_press_on_submit_as_the_mismatch_hint_appears_still_submits(
     expect(page.locator("#error-summary")).to_contain_text("The two passwords don't match")
 
 
-def test_a_failed_submit_explains_once_and_keeps_the_checklist(
+def test_a_failed_submit_explains_once_and_empties_the_checklist(
     reset: Reset, reset_site: Any
 ) -> None:
     page = reset.page
@@ -293,19 +293,24 @@ def test_a_failed_submit_explains_once_and_keeps_the_checklist(
     reset.fill_passwords("harbor7")
     assert met_rules(page) == ["lowercase", "number"]
     reset.submit()
-    # The checklist shows what it showed; the field's message says what is missing;
-    # the summary only points to it.
-    expect(page.locator("#id_new_password1")).to_have_value("")
+    # The password stays (sent in the background); the checklist shows what it showed;
+    # the field's message says what is missing; the summary only points to it.
+    expect(page.locator("#id_new_password1")).to_have_value("harbor7")
     assert met_rules(page) == ["lowercase", "number"]
+    # Nothing was emptied, so the page doesn't say to type the password again.
+    expect(page.locator("#retype")).to_have_count(0)
+    expect(page.locator("#id_new_password1")).to_have_attribute(
+        "aria-describedby", "id_new_password1_error password-rules"
+    )
     expect(page.locator("#id_new_password1_error")).to_have_text(
-        "Your password needs: At least 10 characters; An uppercase letter (A–Z); "
-        "A symbol (such as ! @ # $ & *) or a space between words."
+        "Your password needs: at least 10 characters; an uppercase letter (A–Z); "
+        "a symbol (such as ! @ # $ & *) or a space between words."
     )
     expect(page.locator("#error-summary li")).to_have_text(
         ["This password doesn't meet the requirements. Choose another."]
     )
-    page.locator("#id_new_password1").press_sequentially("H")  # typing again: live ticks
-    assert met_rules(page) == ["uppercase"]
+    page.locator("#id_new_password1").press_sequentially("H")  # typing on: live ticks
+    assert met_rules(page) == ["lowercase", "uppercase", "number"]
 
 
 @pytest.mark.parametrize(
@@ -355,7 +360,7 @@ def test_wrong_code_error_summary_takes_focus_and_links_to_the_field(
     expect(code).to_be_focused()
     expect(code).to_have_value(WRONG_CODE)  # kept, to correct
     expect(page.locator("#id_username")).to_have_value(USERNAME)
-    expect(page.locator("#id_new_password1")).to_have_value("")  # never echoed back
+    expect(page.locator("#id_new_password1")).to_have_value(NEW_PASSWORD)  # kept in the page
 
 
 def test_expired_code_one_click_to_a_new_code(
@@ -434,7 +439,7 @@ def test_rate_limited_says_when_to_try_again(
     page = reset.page
     code = reset_site.request_code(USERNAME)
     reset.open_link(USERNAME, code)
-    proxy.set("throttle")
+    proxy.set("error:LimitExceededException")  # the person's own limit
     reset.fill_passwords()
     reset.submit()
     summary = page.locator("#error-summary")
@@ -443,7 +448,7 @@ def test_rate_limited_says_when_to_try_again(
     expect(summary).to_be_focused()
 
 
-def test_service_down_keeps_what_was_typed_except_passwords(
+def test_service_down_keeps_what_was_typed(
     reset: Reset, reset_site: Any, proxy: FaultProxy
 ) -> None:
     page = reset.page
@@ -457,10 +462,10 @@ def test_service_down_keeps_what_was_typed_except_passwords(
     expect(summary).to_be_focused()
     expect(page.locator("#id_username")).to_have_value(USERNAME)
     expect(page.locator("#id_code")).to_have_value(code)
-    expect(page.locator("#id_new_password1")).to_have_value("")
-    # Cognito is back: the same page, the passwords again, and it works.
+    expect(page.locator("#id_new_password1")).to_have_value(NEW_PASSWORD)
+    expect(page.locator("#id_new_password2")).to_have_value(NEW_PASSWORD)
+    # Cognito is back: one press, nothing typed again.
     proxy.set("pass")
-    reset.fill_passwords()
     reset.submit()
     assert_reset_done(page, reset.base, reset_site)
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import cognito
+from accounts import cognito, cognito_pool
 from accounts.policy import PasswordPolicy
 
 OK, PROBLEM, WARNING, SKIPPED = "ok", "problem", "warning", "skipped"
@@ -188,7 +188,9 @@ def check_pool(cfg: cognito.CognitoSettings, pool: dict[str, Any]) -> list[Findi
             PasswordPolicy.from_cognito(cfg.policy_override),
             "COGNITO_PASSWORD_POLICY's",
         )
-    elif cfg.read_policy == "true" or (cfg.read_policy == "auto" and cognito.has_credentials()):
+    elif cfg.read_policy == "true" or (
+        cfg.read_policy == "auto" and cognito_pool.has_credentials()
+    ):
         shown, source = actual, "the pool's"
     else:
         shown, source = PasswordPolicy(), "Cognito's defaults, as it does not read the pool"
@@ -213,8 +215,8 @@ def check_pool(cfg: cognito.CognitoSettings, pool: dict[str, Any]) -> list[Findi
 
 def diagnose(cfg: cognito.CognitoSettings) -> list[Finding]:
     findings = []
-    url = cognito.endpoint_url(cfg)
-    unreachable = cognito.endpoint_problem(cfg)
+    url = cognito_pool.endpoint_url(cfg)
+    unreachable = cognito_pool.endpoint_problem(cfg)
     if unreachable:
         findings.append(
             Finding(
@@ -227,7 +229,7 @@ def diagnose(cfg: cognito.CognitoSettings) -> list[Finding]:
         return findings + _skipped(CLIENT_CHECKS + POOL_CHECKS, "the endpoint cannot be reached.")
     findings.append(Finding(OK, "endpoint", f"{url} answers."))
 
-    if not cognito.has_credentials():
+    if not cognito_pool.has_credentials():
         return findings + _skipped(
             CLIENT_CHECKS + POOL_CHECKS,
             "no AWS credentials. Run again with credentials allowed "
@@ -235,8 +237,8 @@ def diagnose(cfg: cognito.CognitoSettings) -> list[Finding]:
         )
 
     try:
-        pool: dict[str, Any] | None = cognito.describe_pool(cfg)
-    except cognito.DescribeFailed as exc:
+        pool: dict[str, Any] | None = cognito_pool.describe_pool(cfg)
+    except cognito_pool.DescribeFailed as exc:
         text = _describe_failure(
             "DescribeUserPool", exc.code, f"the pool {cfg.user_pool_id} does not exist here."
         )
@@ -249,8 +251,8 @@ def diagnose(cfg: cognito.CognitoSettings) -> list[Finding]:
         pool = None
 
     try:
-        findings += check_client(cfg, cognito.describe_app_client(cfg))
-    except cognito.DescribeFailed as exc:
+        findings += check_client(cfg, cognito_pool.describe_app_client(cfg))
+    except cognito_pool.DescribeFailed as exc:
         text = _describe_failure(
             "DescribeUserPoolClient",
             exc.code,
