@@ -24,6 +24,7 @@ from accounts import cognito
 from accounts.forms import ForgotForm, ResetForm
 from accounts.policy import CODE_MAX, CONTEXT_DATA_MAX, PASSWORD_MAX, USERNAME_MAX, PasswordPolicy
 from tests.cognito_model import SHAPES, assert_valid_request
+from tests.reach import ANY, Reach
 
 # Cognito's most lenient policy: as many passwords as possible pass the form.
 LENIENT = PasswordPolicy(6, False, False, False, False)
@@ -77,28 +78,33 @@ def _check(captured: list[tuple[str, dict[str, Any]]]) -> None:
     assert not report.has_errors(), report.generate_report()
 
 
+# About a fifth of the random forms are ones the site accepts (the rest: a password
+# too short, a code with letters...); those are the examples that test something.
+@pytest.mark.reaches("botocore's model", {ANY: 0.1})
 @PROFILE
 @given(username=usernames, code=codes, password=passwords, data=text, ip=addresses)
 @example("a" * USERNAME_MAX, "x" * CODE_MAX, "P" * PASSWORD_MAX, "", "::1")
 def test_every_reset_the_form_accepts_is_valid(
-    sent: Any, username: str, code: str, password: str, data: str, ip: str | None
+    sent: Any, reach: Reach, username: str, code: str, password: str, data: str, ip: str | None
 ) -> None:
-    _reset(sent, username, code, password, data, ip)
+    reach.record(ANY, reached=_reset(sent, username, code, password, data, ip))
 
 
 @pytest.mark.parametrize("size", [CONTEXT_DATA_MAX, CONTEXT_DATA_MAX + 1])
 def test_context_data_at_its_limit(sent: Any, size: int) -> None:
-    _reset(sent, "alice", "123456", "Tiny-Green-Frog-42", "e" * size, "203.0.113.9")
+    accepted = _reset(sent, "alice", "123456", "Tiny-Green-Frog-42", "e" * size, "203.0.113.9")
+    assert accepted == (size <= CONTEXT_DATA_MAX)  # one byte more: the form refuses it
 
 
-def _reset(sent: Any, username: str, code: str, password: str, data: str, ip: str | None) -> None:
+def _reset(sent: Any, username: str, code: str, password: str, data: str, ip: str | None) -> bool:
+    """Whether the form took it, and so Cognito's model was checked against it."""
     stub, captured = sent
     fields = {"username": username, "code": code, "cognito_context_data": data}
     form = ResetForm(
         {**fields, "new_password1": password, "new_password2": password}, policy=LENIENT
     )
     if not form.is_valid():
-        return
+        return False
     stub.add_response("confirm_forgot_password", {})
     cognito.confirm_forgot_password(
         username=form.cleaned_data["username"],
@@ -108,16 +114,19 @@ def _reset(sent: Any, username: str, code: str, password: str, data: str, ip: st
         encoded_data=form.cleaned_data["cognito_context_data"] or None,
     )
     _check(captured)
+    return True
 
 
+@pytest.mark.reaches("botocore's model", {ANY: 0.5})
 @PROFILE
 @given(username=usernames, ip=addresses)
 @example("a" * USERNAME_MAX, "203.0.113.9")
 def test_every_code_request_the_form_accepts_is_valid(
-    sent: Any, username: str, ip: str | None
+    sent: Any, reach: Reach, username: str, ip: str | None
 ) -> None:
     stub, captured = sent
     form = ForgotForm({"username": username})
+    reach.record(ANY, reached=form.is_valid())
     if not form.is_valid():
         return
     stub.add_response("forgot_password", {})

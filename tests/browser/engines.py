@@ -180,7 +180,13 @@ class Tab(ABC):
             time.sleep(0.05)
 
     def wait_url(self, url: str) -> None:
-        self.wait("return location.href === arguments[0]", f"the page {url}", url)
+        """Until the page at ``url`` is parsed: the address changes before it is (a
+        navigation by script, such as the background form's, is seen mid-load)."""
+        self.wait(
+            'return location.href === arguments[0] && document.readyState !== "loading"',
+            f"the page {url}",
+            url,
+        )
 
     def wait_text(self, css: str, text: str) -> None:
         self.wait(
