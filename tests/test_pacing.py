@@ -227,7 +227,10 @@ def test_calls_leave_evenly_spaced_and_past_the_longest_wait_are_busy_at_once(
     proxy.set("ok")
     results: dict[int, tuple[CognitoError | None, float]] = {}
 
+    together = threading.Barrier(12)
+
     def person(n: int) -> None:
+        together.wait()
         started = time.monotonic()
         results[n] = (_confirm(n), time.monotonic() - started)
 
@@ -238,13 +241,17 @@ def test_calls_leave_evenly_spaced_and_past_the_longest_wait_are_busy_at_once(
         thread.join()
     sent = sorted(_arrivals(proxy))
     busy = [(error, took) for error, took in results.values() if error]
-    assert len(sent) == 8  # slots at 0, 0.1, ..., 0.7 s: within the longest wait
+    # Slots at 0, 0.1, ..., 0.7 s: within the longest wait. One more if a busy machine
+    # woke the last threads more than 0.05 s late: their own wait for 0.8 is then short
+    # enough. Never all twelve, and never fewer than the eight the window holds.
+    assert len(sent) in (8, 9), sent
+    assert sent[-1] - sent[0] <= 0.8 + 0.05, sent
     # Spaced as the rate says (the gate lets a late call catch up by 0.25 s at most;
     # 0.05 s for the proxy's own timing on a busy machine).
     for i, earlier in enumerate(sent):
         for j in range(i + 1, len(sent)):
             assert sent[j] - earlier >= (j - i) * 0.1 - pacing.GATE_TOLERANCE - 0.05, sent
-    assert len(busy) == 4
+    assert len(busy) == 12 - len(sent)
     for error, took in busy:
         assert error is not None
         assert error.kind is Kind.BUSY

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect
+from playwright.sync_api import Browser, Page, Response, Route, expect
 
 from tests.browser.conftest import SIGN_IN_URL
 from tests.browser.harness import NEW_PASSWORD, USERNAME, Reset, SiteServer, reach
@@ -107,13 +107,11 @@ def emailed_link(base: str, code: str) -> str:
 
 def test_reset_inside_a_portal_frame(page: Page, framing: Framing, csp_errors: list[str]) -> None:
     framing.listen(page)
-    page.context.route(
-        f"{SIGN_IN_URL}**",
-        lambda route: route.fulfill(
-            body="<!doctype html><title>Sign in</title><h1>Sign in</h1>",
-            content_type="text/html",
-        ),
-    )
+    # The sign-in page is held until the portal has passed on the "sign-in" message:
+    # the message is posted before the link navigates, but its way on to this test
+    # (the exposed function) could otherwise lose the race to the navigation.
+    held: list[Route] = []
+    page.context.route(f"{SIGN_IN_URL}**", lambda route: held.append(route))
     documents: list[Response] = []
     page.on(
         "response",
@@ -173,9 +171,13 @@ def test_reset_inside_a_portal_frame(page: Page, framing: Framing, csp_errors: l
     assert not framing.pool.can_sign_in(USERNAME, OLD_PASSWORD)
 
     # "Sign in" tells the portal, then opens the sign-in page in the whole window.
-    frame.get_by_role("link", name="Sign in").click()
-    expect(page).to_have_url(SIGN_IN_URL)
+    frame.get_by_role("link", name="Sign in").click(no_wait_after=True)
+    wait_until(page, lambda: bool(held), "the sign-in page's request")
     wait_until(page, lambda: bool(framing.of_type("sign-in")), "the sign-in message")
+    held[0].fulfill(
+        body="<!doctype html><title>Sign in</title><h1>Sign in</h1>", content_type="text/html"
+    )
+    expect(page).to_have_url(SIGN_IN_URL)
 
     assert framing.of_type("done") == [{"source": "cognito-reset", "type": "done"}]
     assert framing.of_type("sign-in") == [
