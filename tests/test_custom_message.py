@@ -390,6 +390,23 @@ def test_email_under_limit_with_long_username_and_brand(env: pytest.MonkeyPatch,
     assert [href for href, _ in reset_links(email)] == [expected_link(username)] * 2
 
 
+def test_the_full_email_reaches_cognitos_limit_and_no_further(env: pytest.MonkeyPatch):
+    """The longest brand that still gets the full email: its email is within a few
+    characters of Cognito's limit (the brand appears a few times), never past it."""
+
+    def email(size: int) -> str:
+        env.setenv("BRAND_NAME", "B" * size)
+        return str(run(make_event("alice"))["response"]["emailMessage"])
+
+    low, high = 1, 20_000  # full at low, minimal at high
+    assert "B" * low in email(low)
+    assert "B" * high not in email(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if "B" * middle in email(middle) else (low, middle)
+    assert COGNITO_EMAIL_MAX - 20 < len(email(low)) <= COGNITO_EMAIL_MAX
+
+
 def test_falls_back_to_minimal_email_when_too_long(env: pytest.MonkeyPatch):
     env.setenv("BRAND_NAME", "&" * 5000)  # escapes to 25,000 characters
     username = "名" * 128
