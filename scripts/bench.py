@@ -61,8 +61,6 @@ SERVERS: dict[str, tuple[str, dict[str, str]]] = {
               "COGNITO_MAX_IN_FLIGHT": "1", "COGNITO_READ_TIMEOUT": "900",
               "SHED_LAG": "0"}),  # each answer's own cost: wrk saturates it on purpose
     "site": ("resetsite.wsgi:application", {}),
-    "lockstep": ("bench_app.lockstep:application", {}),  # gevent's own poll, as before
-    "threads": ("bench_app.threads:application", {}),  # the Cognito call in 32 real threads
 }  # fmt: skip
 
 
@@ -89,11 +87,10 @@ SCENARIOS = [
     Scenario("POST without CSRF", "floor", "POST", "/reset/", 403, csrf=False, target=0.6),
     Scenario("busy answer", "floor", "POST", "/reset/", 503, target=0.6),
     *(
-        Scenario(f"{kind} x{c} {server}", server, "POST", "/reset/", status, c, code,
+        Scenario(f"{kind} x{c} site", "site", "POST", "/reset/", status, c, code,
                  latency_ms=LATENCY_MS, target=0.85 if c <= 64 else 0.0)
-        for server in ("site", "lockstep", "threads")
         for kind, code, status in (("success", "123456", 302), ("wrong", "bad123", 400))
-        for c in ((32, 64, 256, 1000) if server == "site" else (32, 64))
+        for c in (32, 64, 256, 1000)
     ),
 ]  # fmt: skip
 
@@ -445,9 +442,7 @@ def report(run: Run, load: list[str], commit: str) -> str:
         f"before, {load[1]} after); {versions}.",
         table(["target", "measured", "bound", "met"], rows),
         "Every scenario (req/s: all answers; CPU: the worker's, per answer; p50 / p99: "
-        "wrk's, of all answers; by status: from its script). The production server is `site`; "
-        "`lockstep` has urllib3's check on gevent's own poll (as before), `threads` makes the "
-        "Cognito call in 32 real threads:",
+        "wrk's, of all answers; by status: from its script); `site` is the production server:",
         table(["scenario", "conns", "Cognito", "req/s", "CPU ms", "p50 / p99", "answers",
                "socket errors (timeouts)", "worker RSS"], every),
         f"The bare boto3 call, CPU ms per call: {bare or 'not run'}.",
