@@ -20,7 +20,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +32,7 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from . import logs, metrics, pacing
+from .cognito_config import CognitoSettings, config, forget_config
 from .cognito_errors import (
     BUSY_RETRY_AFTER,
     CONFIRM_ERRORS,
@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Re-exported from cognito_errors: the site names them cognito.Kind, cognito.CognitoError...
+# Re-exported from cognito_errors and cognito_config: the site names them cognito.Kind,
+# cognito.CognitoError, cognito.config...
 __all__ = [
     "BUSY_RETRY_AFTER",
     "CONFIRM_ERRORS",
@@ -68,58 +69,14 @@ __all__ = [
     "RETRY_JITTER",
     "THROTTLED_RETRY_AFTER",
     "CognitoError",
+    "CognitoSettings",
     "Kind",
     "Neutral",
     "Outcome",
     "_is_account_state",
+    "config",
     "soon",
 ]
-
-
-@dataclass(frozen=True)
-class CognitoSettings:
-    region: str
-    user_pool_id: str
-    client_id: str
-    client_secret: str | None
-    endpoint_url: str | None
-    client_metadata: dict[str, str]
-    connect_timeout: float
-    read_timeout: float
-    max_pool_connections: int
-    read_policy: str
-    policy_override: dict[str, Any] | None
-    policy_ttl: float
-    context_data: bool = False
-    max_in_flight: int = 100
-    breaker_failures: int = 5
-    breaker_reset: float = 15.0
-    quota_rps: float = 20.0  # 0: no pacing
-    quota_max_wait: float = 10.0
-
-
-def config() -> CognitoSettings:
-    s = settings
-    return CognitoSettings(
-        region=s.COGNITO_REGION,
-        user_pool_id=s.COGNITO_USER_POOL_ID,
-        client_id=s.COGNITO_CLIENT_ID,
-        client_secret=s.COGNITO_CLIENT_SECRET or None,
-        endpoint_url=s.COGNITO_ENDPOINT_URL or None,
-        client_metadata=dict(s.COGNITO_CLIENT_METADATA),
-        connect_timeout=s.COGNITO_CONNECT_TIMEOUT,
-        read_timeout=s.COGNITO_READ_TIMEOUT,
-        max_pool_connections=s.COGNITO_MAX_POOL_CONNECTIONS,
-        read_policy=s.COGNITO_READ_POLICY,
-        policy_override=s.COGNITO_PASSWORD_POLICY,
-        policy_ttl=s.COGNITO_POLICY_TTL,
-        context_data=s.COGNITO_CONTEXT_DATA,
-        max_in_flight=s.COGNITO_MAX_IN_FLIGHT,
-        breaker_failures=s.COGNITO_BREAKER_FAILURES,
-        breaker_reset=s.COGNITO_BREAKER_RESET,
-        quota_rps=s.COGNITO_QUOTA_RPS,
-        quota_max_wait=s.COGNITO_QUOTA_MAX_WAIT,
-    )
 
 
 @lru_cache(maxsize=4)
@@ -187,9 +144,11 @@ def public_client(cfg: CognitoSettings | None = None) -> CognitoIdentityProvider
 
 
 def reset_clients() -> None:
-    """Forget clients, guards, the pacer and the cached policy (tests change settings)."""
+    """Forget the settings, clients, guards, the pacer and the cached policy (tests
+    change settings)."""
     from .cognito_pool import _policy_cache
 
+    forget_config()
     _client.cache_clear()
     _guards.cache_clear()
     _pacer.cache_clear()

@@ -75,10 +75,14 @@ def redact(text: str) -> str:
     for value in (*_request_secrets.get(), *_static_secrets):
         if value in text:
             text = text.replace(value, REDACTED)
-    text = _KEY_PATTERN.sub(
-        lambda m: f"{m['q']}{m['key']}{m['q']}: {m['vq']}{REDACTED}{m['vq']}", text
-    )
-    return _FORM_PATTERN.sub(lambda m: f"{m['key']}={REDACTED}", text)
+    # Each pattern needs a character most fields lack: skip the search without it.
+    if '"' in text or "'" in text:
+        text = _KEY_PATTERN.sub(
+            lambda m: f"{m['q']}{m['key']}{m['q']}: {m['vq']}{REDACTED}{m['vq']}", text
+        )
+    if "=" in text:
+        text = _FORM_PATTERN.sub(lambda m: f"{m['key']}={REDACTED}", text)
+    return text
 
 
 class OneLineWarning(logging.Filter):

@@ -146,7 +146,12 @@ def too_similar(password: str, username: str, max_similarity: float = 0.7) -> bo
     for part in parts:
         if not part or _exceeds_length_ratio(lowered, part, max_similarity):
             continue
-        matcher = SequenceMatcher(a=lowered, b=part.lower())
+        other = part.lower()
+        # SequenceMatcher's real_quick_ratio() (an upper bound of ratio(), from the
+        # lengths alone): most parts of a username are too short to be similar.
+        if 2.0 * min(len(lowered), len(other)) / (len(lowered) + len(other)) < max_similarity:
+            continue
+        matcher = SequenceMatcher(a=lowered, b=other)
         if matcher.quick_ratio() >= max_similarity and matcher.ratio() >= max_similarity:
             return True
     return False

@@ -52,12 +52,16 @@ def _count(scope: str, key: str, rate: Rate) -> tuple[int | None, str | None]:
     cache_key = _cache_key(scope, key, window)
     cache = caches[settings.RATELIMIT_CACHE]
     try:
-        cache.add(cache_key, 0, timeout=rate.period + 5)
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.set(cache_key, 1, timeout=rate.period + 5)
+        # The first attempt of a window creates its counter (one round trip); later
+        # ones count on it.
+        if cache.add(cache_key, 1, timeout=rate.period + 5):
             count = 1
+        else:
+            try:
+                count = cache.incr(cache_key)
+            except ValueError:  # expired between add and incr
+                cache.set(cache_key, 1, timeout=rate.period + 5)
+                count = 1
     except Exception as exc:  # the shared cache is down
         logger.error(
             "ratelimit_cache_unavailable",

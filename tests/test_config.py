@@ -249,6 +249,48 @@ def test_security_headers_and_cookies(client: Client, site: Any) -> None:
     assert "no-store" in page["Cache-Control"]
 
 
+@pytest.mark.parametrize("with_nonce", [False, True])
+def test_the_policy_built_once_is_django_csps_own(settings: Any, with_nonce: bool) -> None:
+    """accounts.middleware.CSPMiddleware builds each policy once per process: its
+    headers are still exactly django-csp's, with the answer's own nonce, and follow
+    a change of the settings."""
+    from csp.utils import build_policy
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    from accounts.middleware import CSPMiddleware
+
+    def view(request: HttpRequest) -> HttpResponse:
+        if with_nonce:
+            str(request.csp_nonce)  # type: ignore[attr-defined]
+        return HttpResponse()
+
+    def answer() -> tuple[Any, str | None]:
+        request = RequestFactory().get("/reset/")
+        response = CSPMiddleware(view)(request)
+        return response, getattr(request, "_csp_nonce", None)
+
+    for _ in range(2):  # built, then from the cache
+        response, nonce = answer()
+        assert (nonce is not None) == with_nonce
+        assert response["Content-Security-Policy"] == build_policy(nonce=nonce)
+        assert "Content-Security-Policy-Report-Only" not in response
+    other, nonce = answer()
+    assert nonce != answer()[1] or not with_nonce  # each answer its own nonce
+
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"img-src": ["'self'"]}}
+    response, nonce = answer()
+    assert (
+        response["Content-Security-Policy"]
+        == build_policy(nonce=nonce)
+        != other["Content-Security-Policy"]
+    )
+    assert response["Content-Security-Policy-Report-Only"] == build_policy(
+        nonce=nonce, report_only=True
+    )
+
+
 def test_forwarded_proto_believed_only_from_trusted_proxies(
     client: Client, site: Any, settings: Any
 ) -> None:

@@ -241,6 +241,28 @@ def test_similarity_to_username() -> None:
     assert not too_similar("Fresh-Horse-Battery-42", "alice@example.com")
 
 
+def test_similarity_skips_only_what_cannot_be_similar() -> None:
+    """too_similar skips a part by its length alone: the same answers as comparing all."""
+    import random
+    import re
+    from difflib import SequenceMatcher
+
+    def every_part(password: str, username: str) -> bool:
+        lowered = password.lower()
+        for part in [*re.split(r"\W+", username), username]:
+            if not part or (len(lowered) >= 10 * len(part) and len(part) < 0.35 * len(lowered)):
+                continue
+            if SequenceMatcher(a=lowered, b=part.lower()).ratio() >= 0.7:
+                return True
+        return False
+
+    pick = random.Random(19)
+    for _ in range(2000):
+        username = "".join(pick.choices("abcAB.@-1İ", k=pick.randint(1, 24)))
+        password = "".join(pick.choices("abcAB.-1İx", k=pick.randint(1, 24)))
+        assert too_similar(password, username) == every_part(password, username)
+
+
 def test_is_trusted_peer() -> None:
     from accounts.clientip import is_trusted_peer
 
