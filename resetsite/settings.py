@@ -251,7 +251,7 @@ if COGNITO_MAX_POOL_CONNECTIONS < COGNITO_MAX_IN_FLIGHT:
 REQUEST_BODY_TIMEOUT = env.float("REQUEST_BODY_TIMEOUT", default=10.0)
 # Past the CPU ceiling (gevent worker): while this process's event loop runs more
 # than this many seconds late, new submissions are answered "busy" at once. 0: off.
-SHED_LAG = env.float("SHED_LAG", default=0.05)
+SHED_LAG = env.float("SHED_LAG", default=0.2)
 if not 0 <= SHED_LAG <= 10:
     raise ImproperlyConfigured("SHED_LAG must be between 0 and 10 seconds (0 turns it off).")
 COGNITO_READ_POLICY = env.str("COGNITO_READ_POLICY", default="auto").lower()
