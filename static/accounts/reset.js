@@ -92,6 +92,7 @@
       if (field) { field.value = kept[name]; restored = restored || kept[name] !== ""; }
     }
     if (restored) { notEmptied(); }
+    toSummary();  // at once, with the new <main>: not when the script below has loaded
     if (busy) { wait(seconds, false); }
     var again = doc.createElement("script");
     again.src = source;  // binds the checklist, show/hide and focus to the new <main>
@@ -119,10 +120,13 @@
       button.disabled = false;
       button.textContent = button.getAttribute("data-label");
     }
-    if (doc.activeElement === doc.body) {
-      var summary = doc.getElementById("error-summary");
-      if (summary) { summary.focus(); }
-    }
+    toSummary();
+  }
+
+  // Focus on the error summary, unless the person has moved it elsewhere meanwhile.
+  function toSummary() {
+    var summary = doc.getElementById("error-summary");
+    if (summary && doc.activeElement === doc.body) { summary.focus(); }
   }
 
   // "We'll try again in 7 seconds": counts down on the page every second, hidden from
