@@ -8,28 +8,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 from pathlib import Path
 
-from emulator import free_port
-
+from tests.rollout import site_env
 from tests.servers import launch, wait_healthy
 
 ACCESS_EVENT = '"event": "http_request"'
-
-
-def _env(tmp_path: Path, access_log: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "DJANGO_SECRET_KEY": "access-log-" + "Hq2vN8sX" * 6,
-        "COGNITO_USER_POOL_ID": "us-east-1_accesslog",
-        "COGNITO_CLIENT_ID": "accesslogclient01",
-        "COGNITO_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",  # never called here
-        "COGNITO_READ_POLICY": "false",
-        "DJANGO_SECURE_COOKIES": "false",
-        "WEB_ACCESS_LOG": access_log,
-    }
 
 
 def _visit(port: int) -> None:
@@ -40,10 +24,15 @@ def _visit(port: int) -> None:
         conn.close()
 
 
-def test_empty_turns_the_access_log_off_and_a_path_writes_there(tmp_path: Path) -> None:
+def test_empty_turns_the_access_log_off_and_a_path_writes_there(
+    tmp_path: Path, closed_port: int
+) -> None:
     access_file = tmp_path / "access.log"
-    off = launch("off", tmp_path, _env(tmp_path, ""))
-    to_file = launch("file", tmp_path, _env(tmp_path, str(access_file)))
+    never_called = f"http://127.0.0.1:{closed_port}"  # no Cognito call on these pages
+    off = launch("off", tmp_path, site_env(tmp_path, never_called, WEB_ACCESS_LOG=""))
+    to_file = launch(
+        "file", tmp_path, site_env(tmp_path, never_called, WEB_ACCESS_LOG=str(access_file))
+    )
     try:
         wait_healthy(off)
         wait_healthy(to_file)
